@@ -40,4 +40,8 @@ function(pcom_add_idl target)
   add_library(${target} STATIC ${sources} ${headers})
   target_include_directories(${target} PUBLIC ${ARG_OUTPUT_DIR} ${ARG_INCLUDE_DIRS})
   target_link_libraries(${target} PUBLIC pcom_headers)
+  # headers generated from other IDL include pcom.h, generated from the standard IDL
+  if(TARGET pcom_std_idl AND NOT target STREQUAL pcom_std_idl)
+    add_dependencies(${target} pcom_std_idl)
+  endif()
 endfunction()

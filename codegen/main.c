@@ -143,6 +143,14 @@ int main(int argc, char **argv)
     if (rc)
         goto out;
 
+    FILE *probe = fopen(cli.input, "r");
+    if (!probe) {
+        fprintf(stderr, "pcomidl: cannot open '%s': %s\n", cli.input, strerror(errno));
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    fclose(probe);
+
     idl_compile_file(&c, cli.input);
     if (c.errors || (cli.werror && c.warnings)) {
         if (!c.errors)

@@ -223,7 +223,7 @@ static void previous_here(struct parser *p, struct idl_decl *prev)
 
 static struct idl_expr *parse_expr(struct parser *p);
 static struct idl_expr *parse_unary(struct parser *p);
-static struct idl_type *parse_type_spec(struct parser *p, struct idl_vec *attrs);
+static struct idl_type *parse_type_spec(struct parser *p);
 static struct idl_type *parse_declarator(struct parser *p, struct idl_type *base, const char **name,
                                          struct idl_loc *loc);
 
@@ -300,8 +300,7 @@ static struct idl_expr *parse_primary(struct parser *p)
         if (p->tok.punct == '(') {
             next(p);
             if (starts_type(p, &p->tok)) {
-                struct idl_vec no_attrs = {0};
-                struct idl_type *t = parse_type_spec(p, &no_attrs);
+                struct idl_type *t = parse_type_spec(p);
                 if (!t)
                     return NULL;
                 const char *name = NULL;
@@ -526,8 +525,7 @@ static struct idl_attr *parse_attr(struct parser *p)
     } else if (!strcmp(a->name, "version")) {
         ok = parse_version_arg(p, a);
     } else if (attr_takes_type(a->name)) {
-        struct idl_vec no_attrs = {0};
-        a->type_arg = parse_type_spec(p, &no_attrs);
+        a->type_arg = parse_type_spec(p);
         if (a->type_arg) {
             const char *nm = NULL;
             struct idl_loc nloc;
@@ -597,8 +595,8 @@ static void parse_attrs(struct parser *p, struct idl_vec *out)
 
 /* ---- types ---- */
 
-static struct idl_decl *parse_struct_or_union(struct parser *p, bool is_union, struct idl_vec *attrs);
-static struct idl_decl *parse_enum(struct parser *p, struct idl_vec *attrs);
+static struct idl_decl *parse_struct_or_union(struct parser *p, bool is_union);
+static struct idl_decl *parse_enum(struct parser *p);
 
 struct base_words {
     int n_signed, n_unsigned, n_short, n_long, n_int, n_char, n_small, n_hyper, n_int3264, n_other;
@@ -694,7 +692,7 @@ static struct idl_type *type_for_decl(struct parser *p, struct idl_decl *d, stru
 }
 
 /* type_spec: qualifiers and either base words, a tagged type, or a type name */
-static struct idl_type *parse_type_spec(struct parser *p, struct idl_vec *attrs)
+static struct idl_type *parse_type_spec(struct parser *p)
 {
     struct idl_loc loc = p->tok.loc;
     bool is_const = false;
@@ -712,12 +710,12 @@ static struct idl_type *parse_type_spec(struct parser *p, struct idl_vec *attrs)
             next(p);
         } else if (!t && !any_base && (is_kw(p, "struct") || is_kw(p, "union"))) {
             bool is_union = is_kw(p, "union");
-            struct idl_decl *d = parse_struct_or_union(p, is_union, attrs);
+            struct idl_decl *d = parse_struct_or_union(p, is_union);
             if (!d)
                 return NULL;
             t = type_for_decl(p, d, loc);
         } else if (!t && !any_base && is_kw(p, "enum")) {
-            struct idl_decl *d = parse_enum(p, attrs);
+            struct idl_decl *d = parse_enum(p);
             if (!d)
                 return NULL;
             t = type_for_decl(p, d, loc);
@@ -875,7 +873,7 @@ static struct idl_decl *parse_param(struct parser *p)
 {
     struct idl_decl *d = new_decl(p, DECL_PARAM, p->tok.loc);
     parse_attrs(p, &d->attrs);
-    struct idl_type *t = parse_type_spec(p, &d->attrs);
+    struct idl_type *t = parse_type_spec(p);
     if (!t)
         return NULL;
     t = parse_declarator(p, t, &d->name, &d->loc);
@@ -941,7 +939,7 @@ static struct idl_decl *declare_tag(struct parser *p, enum idl_decl_kind kind, c
 static bool parse_fields(struct parser *p, struct idl_decl *owner, struct idl_vec *out, struct idl_vec *attrs,
                          struct idl_case *arm)
 {
-    struct idl_type *t = parse_type_spec(p, attrs);
+    struct idl_type *t = parse_type_spec(p);
     if (!t)
         return false;
     do {
@@ -1037,7 +1035,7 @@ static bool parse_union_arms(struct parser *p, struct idl_decl *d)
 
 /* struct: 'struct' tag? ('{' fields '}')?
  * union: 'union' tag? ('switch' '(' type name ')' name?)? ('{' arms '}')? */
-static struct idl_decl *parse_struct_or_union(struct parser *p, bool is_union, struct idl_vec *attrs)
+static struct idl_decl *parse_struct_or_union(struct parser *p, bool is_union)
 {
     struct idl_loc loc = p->tok.loc;
     next(p);
@@ -1059,9 +1057,6 @@ static struct idl_decl *parse_struct_or_union(struct parser *p, bool is_union, s
     }
     struct idl_decl *d = declare_tag(p, kind, tag, loc, true);
     d->defined = true;
-    if (attrs)
-        for (size_t i = 0; i < attrs->len; i++)
-            idl_vec_push(p->c->arena, &d->attrs, attrs->items[i]);
     if (!enter(p))
         return NULL;
     if (encapsulated) {
@@ -1069,8 +1064,7 @@ static struct idl_decl *parse_struct_or_union(struct parser *p, bool is_union, s
         d->encapsulated = true;
         if (!expect(p, '(', "after 'switch'"))
             goto fail;
-        struct idl_vec no_attrs = {0};
-        d->switch_type = parse_type_spec(p, &no_attrs);
+        d->switch_type = parse_type_spec(p);
         if (!d->switch_type)
             goto fail;
         if (p->tok.kind != TK_IDENT) {
@@ -1097,7 +1091,7 @@ fail:
 }
 
 /* enum: 'enum' tag? ('{' (name ('=' expr)?) (',' ...)* ','? '}')? */
-static struct idl_decl *parse_enum(struct parser *p, struct idl_vec *attrs)
+static struct idl_decl *parse_enum(struct parser *p)
 {
     struct idl_loc loc = p->tok.loc;
     next(p);
@@ -1117,9 +1111,6 @@ static struct idl_decl *parse_enum(struct parser *p, struct idl_vec *attrs)
     next(p);
     struct idl_decl *d = declare_tag(p, DECL_ENUM, tag, loc, true);
     d->defined = true;
-    if (attrs)
-        for (size_t i = 0; i < attrs->len; i++)
-            idl_vec_push(p->c->arena, &d->attrs, attrs->items[i]);
     while (!is_punct(p, '}') && p->tok.kind != TK_EOF) {
         if (p->tok.kind != TK_IDENT || is_reserved(p->tok.text, p->tok.len)) {
             idl_error(p->c, p->tok.loc, "expected enumerator name, found %s", describe(p));
@@ -1172,7 +1163,7 @@ static void parse_typedef(struct parser *p, struct idl_vec *out, struct idl_decl
     next(p);
     struct idl_vec attrs = {0};
     parse_attrs(p, &attrs);
-    struct idl_type *t = parse_type_spec(p, &attrs);
+    struct idl_type *t = parse_type_spec(p);
     if (!t) {
         sync(p);
         return;
@@ -1208,8 +1199,7 @@ static void parse_typedef(struct parser *p, struct idl_vec *out, struct idl_decl
 /* const: 'const' type declarator '=' expr ';' */
 static void parse_const(struct parser *p, struct idl_vec *out, struct idl_decl *parent)
 {
-    struct idl_vec no_attrs = {0};
-    struct idl_type *t = parse_type_spec(p, &no_attrs);
+    struct idl_type *t = parse_type_spec(p);
     if (!t) {
         sync(p);
         return;
@@ -1493,7 +1483,7 @@ static void parse_block(struct parser *p, struct idl_vec *out, struct idl_vec *a
 static void parse_method(struct parser *p, struct idl_vec *out, struct idl_vec *attrs, struct idl_decl *parent,
                          enum ctx ctx)
 {
-    struct idl_type *ret = parse_type_spec(p, attrs);
+    struct idl_type *ret = parse_type_spec(p);
     if (!ret) {
         sync(p);
         return;
@@ -1505,6 +1495,7 @@ static void parse_method(struct parser *p, struct idl_vec *out, struct idl_vec *
         next(p);
         struct idl_decl *d = ret->decl;
         d->parent = parent;
+        d->attrs = *attrs; /* [v1_enum] enum E { ... }; */
         if (d->defined)
             idl_vec_push(p->c->arena, out, d);
         return;

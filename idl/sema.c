@@ -79,6 +79,7 @@ static const struct attr_rule {
     {"immediatebind", A_METHOD | A_FIELD, 0, 0},
     {"implicit_handle", A_INTERFACE, 1, -1},
     {"in", A_PARAM, 0, 0},
+    {"last_is", A_PARAM | A_FIELD, 1, -1},
     {"lcid", A_LIBRARY | A_PARAM, 0, 1},
     {"length_is", A_PARAM | A_FIELD, 1, -1},
     {"licensed", A_COCLASS, 0, 0},
@@ -599,6 +600,8 @@ static void check_type_defs(struct sema *s, struct idl_type *t)
 {
     for (int guard = 0; t && guard < 64; guard++) {
         if ((t->kind == TY_STRUCT || t->kind == TY_UNION || t->kind == TY_ENUM) && t->decl && t->decl->defined) {
+            if (t->decl->checked)
+                return; /* also ends the walk of a self-referencing struct */
             check_tag(s, t->decl);
             for (size_t i = 0; i < t->decl->members.len; i++)
                 check_type_defs(s, ((struct idl_decl *)t->decl->members.items[i])->type);

@@ -177,6 +177,12 @@ static bool eval_int(struct idl_compiler *c, struct idl_expr *e, struct idl_valu
         return true;
     case EXPR_IDENT: {
         struct idl_decl *d = idl_symtab_get(c->values, e->text);
+        /* MIDL knows these three without a declaration */
+        if (!d && (!strcmp(e->text, "TRUE") || !strcmp(e->text, "FALSE") || !strcmp(e->text, "NULL"))) {
+            v->kind = VAL_INT;
+            v->i = !strcmp(e->text, "TRUE");
+            return true;
+        }
         if (!d) {
             idl_error(c, e->loc, "'%s' is not a constant", e->text);
             return false;
