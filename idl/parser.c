@@ -1196,42 +1196,6 @@ static void parse_typedef(struct parser *p, struct idl_vec *out, struct idl_decl
         sync(p);
 }
 
-/* const: 'const' type declarator '=' expr ';' */
-static void parse_const(struct parser *p, struct idl_vec *out, struct idl_decl *parent)
-{
-    struct idl_type *t = parse_type_spec(p);
-    if (!t) {
-        sync(p);
-        return;
-    }
-    struct idl_decl *d = new_decl(p, DECL_CONST, p->tok.loc);
-    d->parent = parent;
-    d->type = parse_declarator(p, t, &d->name, &d->loc);
-    if (!d->type || !d->name) {
-        if (d->type)
-            idl_error(p->c, d->loc, "expected constant name, found %s", describe(p));
-        sync(p);
-        return;
-    }
-    if (!expect(p, '=', "after constant name")) {
-        sync(p);
-        return;
-    }
-    d->value = parse_expr(p);
-    if (!d->value || !expect(p, ';', "after constant")) {
-        sync(p);
-        return;
-    }
-    struct idl_decl *prev = idl_symtab_get(p->c->values, d->name);
-    if (prev) {
-        idl_error(p->c, d->loc, "redefinition of '%s'", d->name);
-        previous_here(p, prev);
-    } else {
-        idl_symtab_put(p->c->values, d->name, d);
-    }
-    idl_vec_push(p->c->arena, out, d);
-}
-
 /* a string argument in parentheses: cpp_quote("..."), importlib("...") */
 static const char *parse_paren_string(struct parser *p, const char *what)
 {
@@ -1479,7 +1443,30 @@ static void parse_block(struct parser *p, struct idl_vec *out, struct idl_vec *a
     accept(p, ';');
 }
 
-/* method or function: attrs type declarator-with-params ';' */
+static void parse_const_value(struct parser *p, struct idl_vec *out, struct idl_decl *parent, struct idl_type *t,
+                              const char *name, struct idl_loc loc)
+{
+    struct idl_decl *d = new_decl(p, DECL_CONST, loc);
+    d->parent = parent;
+    d->type = t;
+    d->name = name;
+    d->value = parse_expr(p);
+    if (!d->value || !expect(p, ';', "after constant")) {
+        sync(p);
+        return;
+    }
+    struct idl_decl *prev = idl_symtab_get(p->c->values, d->name);
+    if (prev) {
+        idl_error(p->c, d->loc, "redefinition of '%s'", d->name);
+        previous_here(p, prev);
+    } else {
+        idl_symtab_put(p->c->values, d->name, d);
+    }
+    idl_vec_push(p->c->arena, out, d);
+}
+
+/* method or function: attrs type declarator-with-params ';'
+ * const: 'const' type declarator '=' expr ';' (a const-qualified method return type is a method) */
 static void parse_method(struct parser *p, struct idl_vec *out, struct idl_vec *attrs, struct idl_decl *parent,
                          enum ctx ctx)
 {
@@ -1505,6 +1492,14 @@ static void parse_method(struct parser *p, struct idl_vec *out, struct idl_vec *
     struct idl_type *t = parse_declarator(p, ret, &name, &loc);
     if (!t) {
         sync(p);
+        return;
+    }
+    if (t->kind != TY_FUNCTION && name && is_punct(p, '=')) {
+        /* const: 'const' type declarator '=' expr ';' */
+        next(p);
+        if (!ret->is_const && !(t->kind == TY_POINTER && t->ref && t->ref->is_const))
+            idl_error(p->c, loc, "constant '%s' must be declared const", name);
+        parse_const_value(p, out, parent, t, name, loc);
         return;
     }
     if (t->kind != TY_FUNCTION || !name) {
@@ -1568,10 +1563,6 @@ static void parse_items(struct parser *p, struct idl_vec *out, struct idl_decl *
             idl_vec_push(p->c->arena, out, d);
         } else if (is_kw(p, "typedef")) {
             parse_typedef(p, out, parent);
-        } else if (is_kw(p, "const") && !(peek(p)->kind == TK_PUNCT)) {
-            /* 'const' at declaration level starts a constant */
-            next(p);
-            parse_const(p, out, parent);
         } else {
             struct idl_vec attrs = {0};
             parse_attrs(p, &attrs);
