@@ -1,4 +1,5 @@
-/* codegen.h: the back ends over a checked AST (header, GUIDs, depfile) and the text buffer they write into. */
+/* codegen.h: the back ends over a checked AST (header, GUIDs, proxy/stub tables, depfile) and the text buffer
+ * they write into. */
 #ifndef PCOMIDL_CODEGEN_H
 #define PCOMIDL_CODEGEN_H
 
@@ -39,6 +40,11 @@ void cg_guid_initializer(struct sbuf *b, const uint8_t uuid[16]);
 
 void gen_header(struct gen_ctx *g, struct sbuf *out);
 void gen_iid(struct gen_ctx *g, struct sbuf *out);
+/* foo_p.c: the proxy/stub tables of the remotable interfaces the main file defines (see docs/idl.md). */
+void gen_proxy(struct gen_ctx *g, struct sbuf *out);
+/* "foo_ProxyFileInfo": the one symbol of foo_p.c named after the file (CMake's MAKE_C_IDENTIFIER of its stem),
+ * which pcom_add_idl asks the linker to keep. */
+const char *cg_proxy_file_symbol(struct gen_ctx *g);
 void gen_depfile(struct gen_ctx *g, struct sbuf *out, const char *const *targets, size_t ntargets);
 
 /* Write data to path through a temporary file and a rename; leaves an identical file untouched.

@@ -5,14 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { EXIT_IDL_ERRORS = 1, EXIT_USAGE = 2 };
 
 static const char usage_text[] =
     "usage: pcomidl [options] file.idl\n"
     "\n"
-    "Compile MIDL-compatible IDL into the C binding: file.h (types, vtables, call macros)\n"
-    "and file_i.c (GUID definitions).\n"
+    "Compile MIDL-compatible IDL into the C binding: file.h (types, vtables, call macros),\n"
+    "file_i.c (GUID definitions) and file_p.c (proxy/stub tables for the runtime).\n"
     "\n"
     "options:\n"
     "  -I DIR            add DIR to the import and #include search path\n"
@@ -21,6 +22,7 @@ static const char usage_text[] =
     "  -o DIR            write outputs into DIR (default: the current directory)\n"
     "  --header FILE     write the header to FILE (default: DIR/file.h)\n"
     "  --iid FILE        write the GUID definitions to FILE (default: DIR/file_i.c)\n"
+    "  --proxy FILE      write the proxy/stub tables to FILE (default: DIR/file_p.c)\n"
     "  --depfile FILE    write a make-style dependency file to FILE\n"
     "  -M                write the dependency file to DIR/file.d\n"
     "  --cpp PROG        preprocessor to run (default: cpp)\n"
@@ -32,7 +34,7 @@ static const char usage_text[] =
     "Exit status: 0 on success, 1 on errors in the IDL, 2 on usage or I/O errors.\n";
 
 struct cli {
-    const char *input, *outdir, *header, *iid, *depfile;
+    const char *input, *outdir, *header, *iid, *proxy, *depfile;
     bool depfile_default, werror;
 };
 
@@ -95,6 +97,8 @@ static int parse_args(int argc, char **argv, struct cli *cli, struct idl_compile
             cli->header = v;
         } else if ((v = option_value(argc, argv, &i, "--iid"))) {
             cli->iid = v;
+        } else if ((v = option_value(argc, argv, &i, "--proxy"))) {
+            cli->proxy = v;
         } else if ((v = option_value(argc, argv, &i, "--depfile"))) {
             cli->depfile = v;
         } else if ((v = option_value(argc, argv, &i, "--cpp"))) {
@@ -109,7 +113,8 @@ static int parse_args(int argc, char **argv, struct cli *cli, struct idl_compile
     }
     if (!cli->input)
         return usage_error("%s", "no input file");
-    if ((cli->header && !*cli->header) || (cli->iid && !*cli->iid) || (cli->depfile && !*cli->depfile))
+    if ((cli->header && !*cli->header) || (cli->iid && !*cli->iid) || (cli->proxy && !*cli->proxy) ||
+        (cli->depfile && !*cli->depfile))
         return usage_error("%s", "an output option needs a file name");
     return 0;
 }
@@ -122,6 +127,21 @@ static char *default_output(struct idl_compiler *c, const char *outdir, const ch
     if (n > 4 && strcmp(base + n - 4, ".idl") == 0)
         n -= 4;
     return idl_printf(c->arena, "%s/%.*s%s", outdir ? outdir : ".", (int)n, base, suffix);
+}
+
+/* Whether an output can be created: its folder exists and is writable. Checked for every output before any
+ * is written, so a bad path never leaves the others written. */
+static int check_output(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    int err = dir && access(dir, W_OK | X_OK) == 0 ? 0 : dir ? errno : ENOMEM;
+    free(dir);
+    if (err) {
+        fprintf(stderr, "pcomidl: cannot write '%s': %s\n", path, strerror(err));
+        return EXIT_USAGE;
+    }
+    return 0;
 }
 
 static int write_output(const char *path, struct sbuf *b)
@@ -161,25 +181,39 @@ int main(int argc, char **argv)
 
     const char *header = cli.header ? cli.header : default_output(&c, cli.outdir, cli.input, ".h");
     const char *iid = cli.iid ? cli.iid : default_output(&c, cli.outdir, cli.input, "_i.c");
+    const char *proxy = cli.proxy ? cli.proxy : default_output(&c, cli.outdir, cli.input, "_p.c");
     const char *depfile = cli.depfile ? cli.depfile
                           : cli.depfile_default ? default_output(&c, cli.outdir, cli.input, ".d")
                                                 : NULL;
     struct gen_ctx g = {.c = &c, .idl_name = cli.input, .header_name = header};
-    struct sbuf hb = {0}, ib = {0}, db = {0};
+    struct sbuf hb = {0}, ib = {0}, pb = {0}, db = {0};
     gen_header(&g, &hb);
     gen_iid(&g, &ib);
+    gen_proxy(&g, &pb);
     if (depfile) {
-        const char *targets[] = {header, iid};
-        gen_depfile(&g, &db, targets, 2);
+        const char *targets[] = {header, iid, proxy};
+        gen_depfile(&g, &db, targets, 3);
     }
-    /* everything is generated before anything is written: an error never leaves half the outputs */
-    rc = write_output(header, &hb);
+    /* everything is generated and every folder checked before anything is written: an error never leaves
+     * half the outputs */
+    rc = check_output(header);
+    if (!rc)
+        rc = check_output(iid);
+    if (!rc)
+        rc = check_output(proxy);
+    if (!rc && depfile)
+        rc = check_output(depfile);
+    if (!rc)
+        rc = write_output(header, &hb);
     if (!rc)
         rc = write_output(iid, &ib);
+    if (!rc)
+        rc = write_output(proxy, &pb);
     if (!rc && depfile)
         rc = write_output(depfile, &db);
     sb_free(&hb);
     sb_free(&ib);
+    sb_free(&pb);
     sb_free(&db);
 out:
     idl_compiler_fini(&c);

@@ -153,6 +153,8 @@ static void parse_text(struct idl_compiler *c, struct idl_file *f, char *text, s
     idl_vec_push(c->arena, &c->import_stack, (void *)f->path);
     idl_parse(c, f, text, len);
     c->import_stack.len--;
+    /* finished after everything it imports: the order in which the checks visit files */
+    idl_vec_push(c->arena, &c->parsed, f);
 }
 
 static bool file_exists(const char *path)

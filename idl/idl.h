@@ -92,6 +92,7 @@ struct idl_attr {
     bool has_uuid;
     unsigned version_major, version_minor; /* version */
     const char *ident_arg;      /* pointer_default(unique), call_as(Name), ... */
+    bool bad_args;              /* the arguments did not parse (already reported) */
 };
 
 /* ---- types ---- */
@@ -223,6 +224,7 @@ struct idl_decl {
     bool is_local;
     bool is_pointer_typedef; /* typedef'ed pointer */
     bool evaluating;  /* constant evaluation in progress: a reference back is a cycle */
+    bool eval_failed; /* its value could not be computed, and that was reported */
     bool checked;     /* sema has visited this declaration */
     bool emitted;     /* the header has printed this struct/union/enum body */
 };
@@ -259,6 +261,7 @@ struct idl_compiler {
     struct idl_symtab *values;  /* constants and enumerators */
 
     struct idl_vec files;       /* struct idl_file *: [0] is the main file */
+    struct idl_vec parsed;      /* struct idl_file *: each after the files it imports, the main file last */
     struct idl_vec deps;        /* const char *: every file read, for the depfile */
     struct idl_vec import_stack;/* const char *: resolved paths being imported (cycle guard) */
 
@@ -327,5 +330,7 @@ void idl_uuid_format(const uint8_t u[16], char buf[37]);
 bool idl_uuid_parse(const char *s, size_t n, uint8_t out[16]);
 
 #define IDL_MAX_NESTING 128
+/* operators in one constant expression, evaluated recursively */
+#define IDL_MAX_EXPR_DEPTH 4096
 
 #endif

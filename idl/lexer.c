@@ -276,7 +276,8 @@ static bool after_uuid_paren(struct lexer *lx)
 {
     return lx->prev1.kind == TK_PUNCT && lx->prev1.punct == '(' && lx->prev2.kind == TK_IDENT &&
            ((lx->prev2.len == 4 && memcmp(lx->prev2.text, "uuid", 4) == 0) ||
-            (lx->prev2.len == 10 && memcmp(lx->prev2.text, "async_uuid", 10) == 0));
+            (lx->prev2.len == 10 && memcmp(lx->prev2.text, "async_uuid", 10) == 0) ||
+            (lx->prev2.len == 6 && memcmp(lx->prev2.text, "custom", 6) == 0));
 }
 
 static void lex_number(struct lexer *lx, struct token *t)
@@ -345,15 +346,15 @@ static void lex_number(struct lexer *lx, struct token *t)
     t->is_unsigned = strchr(suffix, 'u') != NULL;
     unsigned base = 10;
     const char *d = s;
-    if (digits_end - s > 2 && (s[1] == 'x' || s[1] == 'X')) {
+    if (digits_end - s == 2 && (s[1] == 'x' || s[1] == 'X')) {
+        idl_error(lx->c, t->loc, "hexadecimal constant has no digits");
+        return;
+    } else if (digits_end - s > 2 && (s[1] == 'x' || s[1] == 'X')) {
         base = 16;
         d = s + 2;
     } else if (digits_end - s > 1 && s[0] == '0') {
         base = 8;
         d = s + 1;
-    } else if (digits_end - s == 2 && (s[1] == 'x' || s[1] == 'X')) {
-        idl_error(lx->c, t->loc, "hexadecimal constant has no digits");
-        return;
     }
     uint64_t v = 0;
     bool overflow = false;
@@ -383,15 +384,16 @@ static void lex_quoted(struct lexer *lx, struct token *t, char quote)
     }
     t->text = start;
     t->len = (size_t)(lx->p - start);
+    /* an unterminated literal still makes a token, so parsing goes on at the next line */
+    t->kind = quote == '"' ? TK_STRING : TK_CHAR;
     if (lx->p >= lx->end || *lx->p != quote) {
         idl_error(lx->c, t->loc, "missing terminating %c character", quote);
         return;
     }
     lx->p++;
-    t->kind = quote == '"' ? TK_STRING : TK_CHAR;
     if (quote == '\'') {
-        char *u = lexer_unescape(lx->c->arena, t->text, t->len);
-        size_t n = strlen(u);
+        size_t n;
+        char *u = lexer_unescape_n(lx->c->arena, t->text, t->len, &n);
         if (t->len == 0 || n != 1) {
             /* multi-byte UTF-8 in a wide char literal is one character */
             if (!(t->wide && n > 1 && n <= 4 && (unsigned char)u[0] >= 0xc0))
@@ -403,6 +405,7 @@ static void lex_quoted(struct lexer *lx, struct token *t, char quote)
 
 void lexer_next(struct lexer *lx, struct token *t)
 {
+again:
     memset(t, 0, sizeof(*t));
     skip_space(lx);
     const char *raw_start = lx->p;
@@ -476,8 +479,7 @@ void lexer_next(struct lexer *lx, struct token *t)
     else
         idl_error(lx->c, t->loc, "stray byte 0x%02x in program", (unsigned char)ch);
     lx->p++;
-    lexer_next(lx, t);
-    return;
+    goto again; /* a loop, not recursion: a file of stray bytes must not exhaust the stack */
 done:
     if (lx->map && t->kind != TK_EOF)
         t->loc.col = mapped_column(lx, raw_start, (size_t)(lx->p - raw_start), t->loc.col);
@@ -486,6 +488,12 @@ done:
 }
 
 char *lexer_unescape(struct idl_arena *a, const char *s, size_t n)
+{
+    size_t len;
+    return lexer_unescape_n(a, s, n, &len);
+}
+
+char *lexer_unescape_n(struct idl_arena *a, const char *s, size_t n, size_t *out_len)
 {
     char *out = idl_alloc(a, n + 1), *o = out;
     for (size_t i = 0; i < n; i++) {
@@ -528,5 +536,6 @@ char *lexer_unescape(struct idl_arena *a, const char *s, size_t n)
         }
     }
     *o = '\0';
+    *out_len = (size_t)(o - out);
     return out;
 }

@@ -63,6 +63,8 @@ void lexer_init(struct lexer *lx, struct idl_compiler *c, const char *name, cons
 void lexer_next(struct lexer *lx, struct token *t);
 /* Undo backslash escapes of a string literal's contents. */
 char *lexer_unescape(struct idl_arena *a, const char *s, size_t n);
+/* The same, with the length of the result, which may hold NUL bytes. */
+char *lexer_unescape_n(struct idl_arena *a, const char *s, size_t n, size_t *out_len);
 /* Record a file the compilation read, once, for the depfile. */
 void lexer_add_dep(struct idl_compiler *c, const char *name, size_t n);
 /* The text of an interned file name: every location shares one copy. */

@@ -1,6 +1,7 @@
 /* parser.c: recursive-descent parser from tokens to the AST, with names entered as they are declared. */
 #include "lexer.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@ struct parser {
     struct idl_file *file;
     int depth;
     bool fatal; /* nesting limit hit: everything after is skipped */
+    const char *sync_stop; /* where error recovery last stopped before a declaration word */
 };
 
 enum ctx {
@@ -52,6 +54,19 @@ static bool is_callconv(const struct token *t)
         if (strlen(callconv_words[i]) == t->len && memcmp(callconv_words[i], t->text, t->len) == 0)
             return true;
     return false;
+}
+
+/* Once the nesting limit stopped the parse, everything after is skipped without more errors. */
+__attribute__((format(printf, 3, 4))) static void perr(struct parser *p, struct idl_loc loc, const char *fmt, ...)
+{
+    if (p->fatal)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    idl_error(p->c, loc, "%s", msg);
 }
 
 static void next(struct parser *p)
@@ -131,15 +146,33 @@ static bool expect(struct parser *p, int ch, const char *where)
     char want[4] = {(char)ch, 0};
     if (ch == P_ELLIPSIS)
         strcpy(want, "...");
-    idl_error(p->c, p->tok.loc, "expected '%s' %s, found %s", want, where, describe(p));
+    perr(p, p->tok.loc, "expected '%s' %s, found %s", want, where, describe(p));
     return false;
 }
 
-/* Skip to the end of the current declaration: past a ';' or up to the '}' closing this block. */
+static bool starts_declaration(const struct token *t)
+{
+    static const char *const words[] = {"typedef", "interface", "import", "cpp_quote", "coclass", "library",
+                                        "dispinterface", "module", "midl_pragma", "importlib"};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (tok_is(t, words[i]))
+            return true;
+    return false;
+}
+
+/* Skip to the end of the current declaration: past a ';', up to the '}' closing this block, or up to a
+ * word that can only start the next declaration (so one missing ';' costs one declaration, not two). */
 static void sync(struct parser *p)
 {
     int depth = 0;
+    /* stopping twice at the same word would loop forever: the second time, skip it */
+    bool must_move = p->tok.text && p->tok.text == p->sync_stop;
     while (p->tok.kind != TK_EOF) {
+        if (depth == 0 && !must_move && starts_declaration(&p->tok)) {
+            p->sync_stop = p->tok.text;
+            return;
+        }
+        must_move = false;
         if (p->tok.kind == TK_PUNCT) {
             int ch = p->tok.punct;
             if (ch == '{' || ch == '(' || ch == '[')
@@ -168,7 +201,7 @@ static bool enter(struct parser *p)
 {
     if (++p->depth > IDL_MAX_NESTING) {
         if (!p->fatal)
-            idl_error(p->c, p->tok.loc, "declarations or expressions nested more than %d deep",
+            perr(p, p->tok.loc, "declarations or expressions nested more than %d deep",
                       IDL_MAX_NESTING);
         p->fatal = true;
         p->has_ahead = false;
@@ -288,7 +321,7 @@ static struct idl_expr *parse_primary(struct parser *p)
     }
     case TK_IDENT:
         if (is_kw(p, "sizeof")) {
-            idl_error(p->c, loc, "sizeof is not supported in IDL expressions");
+            perr(p, loc, "sizeof is not supported in IDL expressions");
             next(p);
             return NULL;
         }
@@ -309,7 +342,7 @@ static struct idl_expr *parse_primary(struct parser *p)
                 if (!t || !expect(p, ')', "after cast type"))
                     return NULL;
                 if (name)
-                    idl_error(p->c, nloc, "unexpected name '%s' in cast", name);
+                    perr(p, nloc, "unexpected name '%s' in cast", name);
                 e = new_expr(p, EXPR_CAST, loc);
                 e->cast_type = t;
                 if (!enter(p))
@@ -328,7 +361,7 @@ static struct idl_expr *parse_primary(struct parser *p)
     default:
         break;
     }
-    idl_error(p->c, loc, "expected expression, found %s", describe(p));
+    perr(p, loc, "expected expression, found %s", describe(p));
     return NULL;
 }
 
@@ -340,7 +373,7 @@ static struct idl_expr *parse_postfix(struct parser *p)
         struct idl_loc loc = p->tok.loc;
         next(p);
         if (p->tok.kind != TK_IDENT) {
-            idl_error(p->c, p->tok.loc, "expected member name, found %s", describe(p));
+            perr(p, p->tok.loc, "expected member name, found %s", describe(p));
             return NULL;
         }
         struct idl_expr *m = new_expr(p, EXPR_MEMBER, loc);
@@ -459,7 +492,7 @@ static bool parse_uuid_arg(struct parser *p, struct idl_attr *a)
         next(p);
         return true;
     }
-    idl_error(p->c, p->tok.loc, "malformed uuid: expected 8-4-4-4-12 hexadecimal digits");
+    perr(p, p->tok.loc, "malformed uuid: expected 8-4-4-4-12 hexadecimal digits");
     /* skip the rest of the argument */
     while (p->tok.kind != TK_EOF && !is_punct(p, ')') && !is_punct(p, ']') && !is_punct(p, ','))
         next(p);
@@ -469,7 +502,7 @@ static bool parse_uuid_arg(struct parser *p, struct idl_attr *a)
 static bool parse_version_arg(struct parser *p, struct idl_attr *a)
 {
     if (p->tok.kind != TK_INT && p->tok.kind != TK_FLOAT) {
-        idl_error(p->c, p->tok.loc, "expected version number such as 1.0, found %s", describe(p));
+        perr(p, p->tok.loc, "expected version number such as 1.0, found %s", describe(p));
         return false;
     }
     unsigned long major = 0, minor = 0;
@@ -495,7 +528,7 @@ static bool parse_version_arg(struct parser *p, struct idl_attr *a)
         }
     }
     if (!ok || major > 65535 || minor > 65535) {
-        idl_error(p->c, p->tok.loc, "malformed version '%.*s': expected major.minor, each at most 65535",
+        perr(p, p->tok.loc, "malformed version '%.*s': expected major.minor, each at most 65535",
                   (int)p->tok.len, p->tok.text);
         next(p);
         return false;
@@ -510,7 +543,7 @@ static bool parse_version_arg(struct parser *p, struct idl_attr *a)
 static struct idl_attr *parse_attr(struct parser *p)
 {
     if (p->tok.kind != TK_IDENT) {
-        idl_error(p->c, p->tok.loc, "expected attribute name, found %s", describe(p));
+        perr(p, p->tok.loc, "expected attribute name, found %s", describe(p));
         return NULL;
     }
     struct idl_attr *a = idl_alloc(p->c->arena, sizeof(*a));
@@ -537,7 +570,7 @@ static struct idl_attr *parse_attr(struct parser *p)
             a->ident_arg = tok_str(p);
             next(p);
         } else {
-            idl_error(p->c, p->tok.loc, "attribute '%s' takes a name, found %s", a->name, describe(p));
+            perr(p, p->tok.loc, "attribute '%s' takes a name, found %s", a->name, describe(p));
             ok = false;
         }
     } else if (!strcmp(a->name, "custom")) {
@@ -549,6 +582,8 @@ static struct idl_attr *parse_attr(struct parser *p)
             else
                 idl_vec_push(p->c->arena, &a->args, e);
         }
+    } else if (is_punct(p, ')')) {
+        /* attr(): no arguments; the argument count check reports it where arguments are needed */
     } else {
         do {
             if (is_punct(p, ',') || is_punct(p, ')')) {
@@ -564,6 +599,7 @@ static struct idl_attr *parse_attr(struct parser *p)
         } while (accept(p, ','));
     }
     if (!ok) {
+        a->bad_args = true;
         while (p->tok.kind != TK_EOF && !is_punct(p, ')') && !is_punct(p, ']') && !is_punct(p, ';'))
             next(p);
         accept(p, ')');
@@ -655,8 +691,10 @@ static struct idl_type *finish_base(struct parser *p, struct base_words *w, stru
                    w->other == BT_BOOLEAN || w->other >= BT_INT8 || w->other == BT_ERROR_STATUS;
         else if (w->n_signed || w->n_unsigned)
             bad = true;
-        if (w->other == BT_DOUBLE && w->n_long)
-            idl_error(p->c, loc, "long double is not supported");
+        if (w->other == BT_DOUBLE && w->n_long == 1 && sizes == 2 && !w->n_signed && !w->n_unsigned) {
+            perr(p, loc, "long double is not supported");
+            bad = false;
+        }
     } else if (w->n_char) {
         t->base = BT_CHAR;
         bad |= w->n_int > 0;
@@ -674,7 +712,7 @@ static struct idl_type *finish_base(struct parser *p, struct base_words *w, stru
         t->base = BT_INT;
     }
     if (bad)
-        idl_error(p->c, loc, "invalid combination of type specifiers");
+        perr(p, loc, "invalid combination of type specifiers");
     t->is_unsigned = w->n_unsigned > 0;
     t->is_signed = w->n_signed > 0;
     return t;
@@ -725,7 +763,7 @@ static struct idl_type *parse_type_spec(struct parser *p)
             next(p);
             struct idl_decl *d = idl_symtab_get(p->c->types, name);
             if (!d) {
-                idl_error(p->c, nloc, "unknown type name '%s'", name);
+                perr(p, nloc, "unknown type name '%s'", name);
                 t = new_type(p, TY_NAMED, nloc);
                 t->spelling = name;
             } else if (d->kind == DECL_TYPEDEF) {
@@ -735,7 +773,7 @@ static struct idl_type *parse_type_spec(struct parser *p)
                 t = new_type(p, TY_INTERFACE, nloc);
                 t->decl = d;
             } else {
-                idl_error(p->c, nloc, "'%s' is not a type", name);
+                perr(p, nloc, "'%s' is not a type", name);
                 previous_here(p, d);
                 t = new_type(p, TY_NAMED, nloc);
                 t->spelling = name;
@@ -747,7 +785,7 @@ static struct idl_type *parse_type_spec(struct parser *p)
     if (any_base)
         t = finish_base(p, &w, loc);
     if (!t) {
-        idl_error(p->c, p->tok.loc, "expected type, found %s", describe(p));
+        perr(p, p->tok.loc, "expected type, found %s", describe(p));
         return NULL;
     }
     if (is_const) {
@@ -798,7 +836,7 @@ static struct idl_type *parse_suffixes(struct parser *p, struct idl_type *base)
         if (!expect(p, ']', "to close array bound"))
             return NULL;
         if (n == 64) {
-            idl_error(p->c, loc, "too many array dimensions");
+            perr(p, loc, "too many array dimensions");
             return NULL;
         }
         locs[n] = loc;
@@ -839,7 +877,7 @@ static struct idl_type *parse_declarator(struct parser *p, struct idl_type *base
             break;
         }
     }
-    if (is_punct(p, '(') && (peek(p)->kind == TK_PUNCT && peek(p)->punct == '*')) {
+    if (is_punct(p, '(') && ((peek(p)->kind == TK_PUNCT && peek(p)->punct == '*') || is_callconv(peek(p)))) {
         /* a nested declarator, as in (*pfn)(args): the suffixes after it apply to base */
         next(p);
         struct idl_type *hole = new_type(p, TY_BASE, p->tok.loc);
@@ -913,11 +951,11 @@ static struct idl_decl *declare_tag(struct parser *p, enum idl_decl_kind kind, c
 {
     struct idl_decl *d = tag ? idl_symtab_get(p->c->tags, tag) : NULL;
     if (d && d->kind != kind) {
-        idl_error(p->c, loc, "'%s' defined as the wrong kind of tag", tag);
+        perr(p, loc, "'%s' defined as the wrong kind of tag", tag);
         previous_here(p, d);
         d = NULL;
     } else if (d && defining && d->defined) {
-        idl_error(p->c, loc, "redefinition of '%s %s'", kind == DECL_STRUCT ? "struct"
+        perr(p, loc, "redefinition of '%s %s'", kind == DECL_STRUCT ? "struct"
                                                         : kind == DECL_UNION ? "union" : "enum", tag);
         previous_here(p, d);
         d = NULL;
@@ -957,11 +995,13 @@ static bool parse_fields(struct parser *p, struct idl_decl *owner, struct idl_ve
 
 static bool parse_struct_body(struct parser *p, struct idl_decl *d)
 {
-    while (!is_punct(p, '}') && p->tok.kind != TK_EOF) {
+    /* a declaration word cannot start a field: the '}' is missing (cpp_quote gets its own error below) */
+    while (!is_punct(p, '}') && p->tok.kind != TK_EOF && (!starts_declaration(&p->tok) || is_kw(p, "cpp_quote"))) {
         if (accept(p, ';'))
             continue;
         if (is_kw(p, "cpp_quote")) {
-            idl_error(p->c, p->tok.loc, "cpp_quote is not allowed inside a struct");
+            perr(p, p->tok.loc, "cpp_quote is not allowed inside a struct");
+            next(p);
             sync(p);
             continue;
         }
@@ -975,7 +1015,7 @@ static bool parse_struct_body(struct parser *p, struct idl_decl *d)
 
 static bool parse_union_arms(struct parser *p, struct idl_decl *d)
 {
-    while (!is_punct(p, '}') && p->tok.kind != TK_EOF) {
+    while (!is_punct(p, '}') && p->tok.kind != TK_EOF && !starts_declaration(&p->tok)) {
         struct idl_case *arm = idl_alloc(p->c->arena, sizeof(*arm));
         arm->loc = p->tok.loc;
         struct idl_vec attrs = {0};
@@ -999,7 +1039,7 @@ static bool parse_union_arms(struct parser *p, struct idl_decl *d)
                 }
             }
             if (!any) {
-                idl_error(p->c, p->tok.loc, "expected 'case' or 'default' in union, found %s", describe(p));
+                perr(p, p->tok.loc, "expected 'case' or 'default' in union, found %s", describe(p));
                 goto bad;
             }
             parse_attrs(p, &attrs);
@@ -1013,7 +1053,7 @@ static bool parse_union_arms(struct parser *p, struct idl_decl *d)
             }
             arm->is_default = def != NULL;
             if (!c && !def) {
-                idl_error(p->c, arm->loc, "union arm needs a [case(...)] or [default] attribute");
+                perr(p, arm->loc, "union arm needs a [case(...)] or [default] attribute");
             }
         }
         if (accept(p, ';')) {
@@ -1049,7 +1089,7 @@ static struct idl_decl *parse_struct_or_union(struct parser *p, bool is_union)
     bool encapsulated = is_union && is_kw(p, "switch");
     if (!is_punct(p, '{') && !encapsulated) {
         if (!tag) {
-            idl_error(p->c, p->tok.loc, "expected '{' or tag name after '%s', found %s",
+            perr(p, p->tok.loc, "expected '{' or tag name after '%s', found %s",
                       is_union ? "union" : "struct", describe(p));
             return NULL;
         }
@@ -1068,7 +1108,7 @@ static struct idl_decl *parse_struct_or_union(struct parser *p, bool is_union)
         if (!d->switch_type)
             goto fail;
         if (p->tok.kind != TK_IDENT) {
-            idl_error(p->c, p->tok.loc, "expected discriminant name, found %s", describe(p));
+            perr(p, p->tok.loc, "expected discriminant name, found %s", describe(p));
             goto fail;
         }
         d->switch_name = tok_str(p);
@@ -1103,7 +1143,7 @@ static struct idl_decl *parse_enum(struct parser *p)
     }
     if (!is_punct(p, '{')) {
         if (!tag) {
-            idl_error(p->c, p->tok.loc, "expected '{' or tag name after 'enum', found %s", describe(p));
+            perr(p, p->tok.loc, "expected '{' or tag name after 'enum', found %s", describe(p));
             return NULL;
         }
         return declare_tag(p, DECL_ENUM, tag, loc, false);
@@ -1113,7 +1153,7 @@ static struct idl_decl *parse_enum(struct parser *p)
     d->defined = true;
     while (!is_punct(p, '}') && p->tok.kind != TK_EOF) {
         if (p->tok.kind != TK_IDENT || is_reserved(p->tok.text, p->tok.len)) {
-            idl_error(p->c, p->tok.loc, "expected enumerator name, found %s", describe(p));
+            perr(p, p->tok.loc, "expected enumerator name, found %s", describe(p));
             sync(p);
             return NULL;
         }
@@ -1130,7 +1170,7 @@ static struct idl_decl *parse_enum(struct parser *p)
         }
         struct idl_decl *prev = idl_symtab_get(p->c->values, e->name);
         if (prev) {
-            idl_error(p->c, e->loc, "redefinition of '%s'", e->name);
+            perr(p, e->loc, "redefinition of '%s'", e->name);
             previous_here(p, prev);
         } else {
             idl_symtab_put(p->c->values, e->name, e);
@@ -1150,7 +1190,7 @@ static void declare_type_name(struct parser *p, struct idl_decl *d)
 {
     struct idl_decl *prev = idl_symtab_get(p->c->types, d->name);
     if (prev) {
-        idl_error(p->c, d->loc, "redefinition of '%s'", d->name);
+        perr(p, d->loc, "redefinition of '%s'", d->name);
         previous_here(p, prev);
         return;
     }
@@ -1183,7 +1223,7 @@ static void parse_typedef(struct parser *p, struct idl_vec *out, struct idl_decl
             return;
         }
         if (!d->name) {
-            idl_error(p->c, d->loc, "typedef declares no name");
+            perr(p, d->loc, "typedef declares no name");
             continue;
         }
         if (first)
@@ -1202,7 +1242,7 @@ static const char *parse_paren_string(struct parser *p, const char *what)
     if (!expect(p, '(', idl_printf(p->c->arena, "after '%s'", what)))
         return NULL;
     if (p->tok.kind != TK_STRING) {
-        idl_error(p->c, p->tok.loc, "'%s' takes a string, found %s", what, describe(p));
+        perr(p, p->tok.loc, "'%s' takes a string, found %s", what, describe(p));
         return NULL;
     }
     char *s = lexer_unescape(p->c->arena, p->tok.text, p->tok.len);
@@ -1225,7 +1265,7 @@ static void parse_import(struct parser *p, struct idl_vec *out)
     next(p);
     do {
         if (p->tok.kind != TK_STRING) {
-            idl_error(p->c, p->tok.loc, "expected file name string after 'import', found %s", describe(p));
+            perr(p, p->tok.loc, "expected file name string after 'import', found %s", describe(p));
             sync(p);
             return;
         }
@@ -1247,7 +1287,7 @@ static void parse_interface(struct parser *p, struct idl_vec *out, struct idl_ve
 {
     next(p);
     if (p->tok.kind != TK_IDENT || is_reserved(p->tok.text, p->tok.len)) {
-        idl_error(p->c, p->tok.loc, "expected interface name, found %s", describe(p));
+        perr(p, p->tok.loc, "expected interface name, found %s", describe(p));
         sync(p);
         return;
     }
@@ -1256,7 +1296,7 @@ static void parse_interface(struct parser *p, struct idl_vec *out, struct idl_ve
     next(p);
     struct idl_decl *canon = idl_symtab_get(p->c->types, name);
     if (canon && canon->kind != DECL_INTERFACE) {
-        idl_error(p->c, loc, "'%s' redeclared as an interface", name);
+        perr(p, loc, "'%s' redeclared as an interface", name);
         previous_here(p, canon);
         sync(p);
         return;
@@ -1277,7 +1317,7 @@ static void parse_interface(struct parser *p, struct idl_vec *out, struct idl_ve
         return;
     }
     if (canon->defined) {
-        idl_error(p->c, loc, "redefinition of interface '%s'", name);
+        perr(p, loc, "redefinition of interface '%s'", name);
         previous_here(p, canon);
         sync(p);
         return;
@@ -1292,7 +1332,7 @@ static void parse_interface(struct parser *p, struct idl_vec *out, struct idl_ve
     d->is_local = idl_has_attr(attrs, "local");
     if (accept(p, ':')) {
         if (p->tok.kind != TK_IDENT) {
-            idl_error(p->c, p->tok.loc, "expected base interface name, found %s", describe(p));
+            perr(p, p->tok.loc, "expected base interface name, found %s", describe(p));
             sync(p);
             return;
         }
@@ -1318,7 +1358,7 @@ static void parse_coclass(struct parser *p, struct idl_vec *out, struct idl_vec 
 {
     next(p);
     if (p->tok.kind != TK_IDENT) {
-        idl_error(p->c, p->tok.loc, "expected coclass name, found %s", describe(p));
+        perr(p, p->tok.loc, "expected coclass name, found %s", describe(p));
         sync(p);
         return;
     }
@@ -1339,12 +1379,12 @@ static void parse_coclass(struct parser *p, struct idl_vec *out, struct idl_vec 
         struct idl_decl *item = new_decl(p, DECL_COCLASS_ITEM, p->tok.loc);
         parse_attrs(p, &item->attrs);
         if (!accept_kw(p, "interface") && !accept_kw(p, "dispinterface")) {
-            idl_error(p->c, p->tok.loc, "expected 'interface' in coclass, found %s", describe(p));
+            perr(p, p->tok.loc, "expected 'interface' in coclass, found %s", describe(p));
             sync(p);
             continue;
         }
         if (p->tok.kind != TK_IDENT) {
-            idl_error(p->c, p->tok.loc, "expected interface name, found %s", describe(p));
+            perr(p, p->tok.loc, "expected interface name, found %s", describe(p));
             sync(p);
             continue;
         }
@@ -1366,7 +1406,7 @@ static void parse_dispinterface(struct parser *p, struct idl_vec *out, struct id
 {
     next(p);
     if (p->tok.kind != TK_IDENT) {
-        idl_error(p->c, p->tok.loc, "expected dispinterface name, found %s", describe(p));
+        perr(p, p->tok.loc, "expected dispinterface name, found %s", describe(p));
         sync(p);
         return;
     }
@@ -1390,7 +1430,7 @@ static void parse_dispinterface(struct parser *p, struct idl_vec *out, struct id
             d->base_loc = p->tok.loc;
             next(p);
         } else {
-            idl_error(p->c, p->tok.loc, "expected interface name, found %s", describe(p));
+            perr(p, p->tok.loc, "expected interface name, found %s", describe(p));
         }
         if (!expect(p, ';', "after interface name"))
             sync(p);
@@ -1420,7 +1460,7 @@ static void parse_block(struct parser *p, struct idl_vec *out, struct idl_vec *a
     const char *what = kind == DECL_LIBRARY ? "library" : "module";
     next(p);
     if (p->tok.kind != TK_IDENT) {
-        idl_error(p->c, p->tok.loc, "expected %s name, found %s", what, describe(p));
+        perr(p, p->tok.loc, "expected %s name, found %s", what, describe(p));
         sync(p);
         return;
     }
@@ -1457,7 +1497,7 @@ static void parse_const_value(struct parser *p, struct idl_vec *out, struct idl_
     }
     struct idl_decl *prev = idl_symtab_get(p->c->values, d->name);
     if (prev) {
-        idl_error(p->c, d->loc, "redefinition of '%s'", d->name);
+        perr(p, d->loc, "redefinition of '%s'", d->name);
         previous_here(p, prev);
     } else {
         idl_symtab_put(p->c->values, d->name, d);
@@ -1498,12 +1538,12 @@ static void parse_method(struct parser *p, struct idl_vec *out, struct idl_vec *
         /* const: 'const' type declarator '=' expr ';' */
         next(p);
         if (!ret->is_const && !(t->kind == TY_POINTER && t->ref && t->ref->is_const))
-            idl_error(p->c, loc, "constant '%s' must be declared const", name);
+            perr(p, loc, "constant '%s' must be declared const", name);
         parse_const_value(p, out, parent, t, name, loc);
         return;
     }
     if (t->kind != TY_FUNCTION || !name) {
-        idl_error(p->c, loc, ctx == CTX_INTERFACE ? "expected method declaration"
+        perr(p, loc, ctx == CTX_INTERFACE ? "expected method declaration"
                                                   : "expected a declaration");
         sync(p);
         return;
@@ -1566,6 +1606,13 @@ static void parse_items(struct parser *p, struct idl_vec *out, struct idl_decl *
         } else {
             struct idl_vec attrs = {0};
             parse_attrs(p, &attrs);
+            if (ctx == CTX_INTERFACE && (is_kw(p, "interface") || is_kw(p, "dispinterface") || is_kw(p, "coclass") ||
+                                         is_kw(p, "library") || is_kw(p, "module"))) {
+                perr(p, p->tok.loc, "'%.*s' cannot be declared inside an interface", (int)p->tok.len, p->tok.text);
+                next(p);
+                sync(p);
+                continue;
+            }
             if (is_kw(p, "interface"))
                 parse_interface(p, out, &attrs, parent);
             else if (is_kw(p, "dispinterface"))
@@ -1578,7 +1625,7 @@ static void parse_items(struct parser *p, struct idl_vec *out, struct idl_decl *
                 parse_block(p, out, &attrs, parent, DECL_MODULE);
             else if (p->tok.kind == TK_EOF || (ctx != CTX_TOP && is_punct(p, '}'))) {
                 if (attrs.len)
-                    idl_error(p->c, p->tok.loc, "expected declaration after attributes, found %s", describe(p));
+                    perr(p, p->tok.loc, "expected declaration after attributes, found %s", describe(p));
             } else
                 parse_method(p, out, &attrs, parent, ctx);
         }

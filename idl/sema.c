@@ -47,7 +47,7 @@ static const struct attr_rule {
     {"context_handle_noserialize", A_TYPEDEF | A_PARAM, 0, 0},
     {"context_handle_serialize", A_TYPEDEF | A_PARAM, 0, 0},
     {"control", A_COCLASS | A_LIBRARY, 0, 0},
-    {"custom", A_ANY, 0, 0},
+    {"custom", A_ANY, 1, 1},
     {"decode", A_INTERFACE | A_METHOD | A_TYPEDEF, 0, 0},
     {"default", A_COCLASS_ITEM | A_ARM, 0, 0},
     {"defaultbind", A_METHOD | A_FIELD, 0, 0},
@@ -139,6 +139,14 @@ static const struct attr_rule {
 
 static const char *where_name(unsigned where)
 {
+    /* a declaration that is several things at once is named by its most particular one */
+    static const unsigned order[] = {A_ARM, A_TAG, A_PARAM, A_FIELD, A_METHOD, A_FUNCTION, A_TYPEDEF,
+                                     A_COCLASS_ITEM, A_INTERFACE, A_DISPINTERFACE, A_COCLASS, A_LIBRARY, A_MODULE};
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+        if (where & order[i]) {
+            where = order[i];
+            break;
+        }
     switch (where) {
     case A_INTERFACE: return "an interface";
     case A_METHOD: return "a method";
@@ -180,14 +188,17 @@ static void check_attrs(struct idl_compiler *c, struct idl_vec *attrs, unsigned 
             else
                 idl_error(c, a->loc, "wrong number of arguments to attribute '%s'", a->name);
         }
-        for (size_t k = i + 1; k < attrs->len; k++) {
+        for (size_t k = 0; k < i; k++) {
             struct idl_attr *b = attrs->items[k];
             if (strcmp(a->name, b->name) == 0 && strcmp(a->name, "annotation") != 0 &&
-                strcmp(a->name, "custom") != 0)
-                idl_error(c, b->loc, "duplicate attribute '%s'", a->name);
+                strcmp(a->name, "custom") != 0) {
+                idl_error(c, a->loc, "duplicate attribute '%s'", a->name);
+                break;
+            }
         }
-        if ((!strcmp(a->name, "uuid") || !strcmp(a->name, "async_uuid")) && !a->has_uuid && a->args.len)
-            idl_error(c, a->loc, "malformed uuid");
+        if ((!strcmp(a->name, "uuid") || !strcmp(a->name, "async_uuid") || !strcmp(a->name, "custom")) &&
+            !a->has_uuid && !a->args.len && !a->bad_args)
+            idl_error(c, a->loc, "attribute '%s' needs a uuid", a->name);
         if (!strcmp(a->name, "pointer_default") && a->ident_arg && strcmp(a->ident_arg, "ref") &&
             strcmp(a->ident_arg, "unique") && strcmp(a->ident_arg, "ptr"))
             idl_error(c, a->loc, "pointer_default must be ref, unique or ptr, not '%s'", a->ident_arg);
@@ -563,12 +574,13 @@ static void check_union_cases(struct sema *s, struct idl_decl *u)
                 idl_error(s->c, e->loc, "case label is not an integer");
                 continue;
             }
-            for (size_t j = 0; j < seen.len; j++) {
-                struct idl_value *w = seen.items[j];
-                if (w->i == v->i)
-                    idl_error(s->c, e->loc, "duplicate case value %lld", (long long)v->i);
-            }
-            idl_vec_push(s->c->arena, &seen, v);
+            bool dup = false;
+            for (size_t j = 0; j < seen.len && !dup; j++)
+                dup = ((struct idl_value *)seen.items[j])->i == v->i;
+            if (dup)
+                idl_error(s->c, e->loc, "duplicate case value %lld", (long long)v->i);
+            else
+                idl_vec_push(s->c->arena, &seen, v);
         }
     }
 }
@@ -618,7 +630,12 @@ static void check_type_defs(struct sema *s, struct idl_type *t)
 
 static bool is_hresult(struct idl_type *t)
 {
-    return t && t->kind == TY_NAMED && t->decl && t->decl->name && strcmp(t->decl->name, "HRESULT") == 0;
+    for (int guard = 0; t && t->kind == TY_NAMED && t->decl && guard < 64; guard++) {
+        if (t->decl->name && strcmp(t->decl->name, "HRESULT") == 0)
+            return true;
+        t = t->decl->type;
+    }
+    return false;
 }
 
 static bool contains_function_pointer(struct idl_type *t)
@@ -732,8 +749,14 @@ static void check_interface(struct sema *s, struct idl_decl *d)
             idl_error(s->c, d->base_loc, "'%s' is not an interface", d->base_name);
         else if (!b->defined)
             idl_error(s->c, d->base_loc, "base interface '%s' is declared but not defined", d->base_name);
-        else
+        else {
             d->base = b;
+            /* the base's slot count is needed here, wherever the base was declared */
+            if (!b->checked) {
+                b->checked = true;
+                check_interface(s, b);
+            }
+        }
     } else if (d->is_object && strcmp(d->name, "IUnknown") != 0) {
         idl_error(s->c, d->loc, "object interface '%s' must inherit from IUnknown", d->name);
     }
@@ -798,7 +821,6 @@ static void check_items(struct sema *s, struct idl_vec *items, struct idl_decl *
         switch (d->kind) {
         case DECL_TYPEDEF: {
             check_attrs(s->c, &d->attrs, A_TYPEDEF);
-            check_type(s, d->type, 0);
             check_type_defs(s, d->type);
             if (idl_has_attr(&d->attrs, "uuid"))
                 note_uuid(s, d, A_TYPEDEF);
@@ -819,7 +841,8 @@ static void check_items(struct sema *s, struct idl_vec *items, struct idl_decl *
                 bool is_str = v.kind == VAL_STRING;
                 struct idl_type *r = idl_type_resolve(d->type);
                 bool str_type = r && r->kind == TY_POINTER && idl_type_is_char(r->ref);
-                if (is_str != str_type)
+                bool null = d->value->kind == EXPR_IDENT && !strcmp(d->value->text, "NULL");
+                if (is_str != str_type && !(null && str_type))
                     idl_error(s->c, d->loc, is_str ? "string constant '%s' needs a char or wchar_t pointer type"
                                                    : "constant '%s' of pointer type needs a string value",
                               d->name);
@@ -888,8 +911,9 @@ static void check_items(struct sema *s, struct idl_vec *items, struct idl_decl *
 void idl_check(struct idl_compiler *c)
 {
     struct sema s = {.c = c};
-    for (size_t i = 0; i < c->files.len; i++) {
-        struct idl_file *f = c->files.items[i];
+    /* each file after the files it imports, so a clash with an import is reported in the file that made it */
+    for (size_t i = 0; i < c->parsed.len; i++) {
+        struct idl_file *f = c->parsed.items[i];
         check_items(&s, &f->decls, NULL);
     }
 }

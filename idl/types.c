@@ -132,13 +132,17 @@ static bool eval_decl(struct idl_compiler *c, struct idl_decl *d, struct idl_val
     }
     if (!d->value)
         return false;
+    if (d->eval_failed)
+        return false; /* reported once already */
     if (d->evaluating) {
         idl_error(c, loc, "constant '%s' depends on itself", d->name);
+        d->eval_failed = true;
         return false;
     }
     d->evaluating = true;
     bool ok = eval_int(c, d->value, out, depth + 1);
     d->evaluating = false;
+    d->eval_failed |= !ok;
     if (ok)
         d->cval = *out;
     return ok;
@@ -147,7 +151,7 @@ static bool eval_decl(struct idl_compiler *c, struct idl_decl *d, struct idl_val
 static bool eval_int(struct idl_compiler *c, struct idl_expr *e, struct idl_value *v, int depth)
 {
     memset(v, 0, sizeof(*v));
-    if (depth > IDL_MAX_NESTING * 4) {
+    if (depth > IDL_MAX_EXPR_DEPTH) {
         idl_error(c, e->loc, "constant expression nested too deeply");
         return false;
     }

@@ -1,117 +1,9 @@
-/* calculator_inproc.c: the calculator sample in one process: a COM object behind the generated vtable,
- * called through the generated macros exactly as a remote one will be. */
+/* calculator_inproc.c: the calculator sample in one process: the class registered here, created with
+ * "inproc:", called through the generated macros exactly as a remote one is, with a callback sink. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include <pcom/pcom.h>
-
-#include "calculator.h"
-
-struct calculator {
-    ICalculator iface;
-    ULONG refs;
-    CalcStats stats;
-    IResultSink *sink;
-};
-
-static struct calculator *impl(ICalculator *This)
-{
-    return (struct calculator *)This;
-}
-
-static HRESULT STDMETHODCALLTYPE calc_query_interface(ICalculator *This, REFIID riid, void **ppv)
-{
-    if (!ppv)
-        return E_POINTER;
-    if (pcom_guid_equal(riid, &IID_IUnknown) || pcom_guid_equal(riid, &IID_ICalculator)) {
-        *ppv = This;
-        This->lpVtbl->AddRef(This);
-        return S_OK;
-    }
-    *ppv = NULL;
-    return E_NOINTERFACE;
-}
-
-static ULONG STDMETHODCALLTYPE calc_add_ref(ICalculator *This)
-{
-    return ++impl(This)->refs;
-}
-
-static ULONG STDMETHODCALLTYPE calc_release(ICalculator *This)
-{
-    struct calculator *c = impl(This);
-    ULONG refs = --c->refs;
-    if (refs == 0) {
-        if (c->sink)
-            IResultSink_Release(c->sink);
-        free(c);
-    }
-    return refs;
-}
-
-static void report(struct calculator *c, double value)
-{
-    c->stats.calls++;
-    c->stats.last_result = value;
-    if (c->sink)
-        IResultSink_OnResult(c->sink, value);
-}
-
-static HRESULT STDMETHODCALLTYPE calc_add(ICalculator *This, int32_t a, int32_t b, int32_t *sum)
-{
-    if (!sum)
-        return E_POINTER;
-    *sum = a + b;
-    report(impl(This), *sum);
-    return S_OK;
-}
-
-static HRESULT STDMETHODCALLTYPE calc_sum(ICalculator *This, uint32_t n, const double *v, double *s)
-{
-    if (!s || (n && !v))
-        return E_POINTER;
-    double total = 0;
-    for (uint32_t i = 0; i < n; i++)
-        total += v[i];
-    *s = total;
-    report(impl(This), total);
-    return S_OK;
-}
-
-static HRESULT STDMETHODCALLTYPE calc_subscribe(ICalculator *This, IResultSink *sink)
-{
-    struct calculator *c = impl(This);
-    if (sink)
-        IResultSink_AddRef(sink);
-    if (c->sink)
-        IResultSink_Release(c->sink);
-    c->sink = sink;
-    return S_OK;
-}
-
-static HRESULT STDMETHODCALLTYPE calc_get_stats(ICalculator *This, CalcStats *stats)
-{
-    if (!stats)
-        return E_POINTER;
-    *stats = impl(This)->stats;
-    return S_OK;
-}
-
-static const ICalculatorVtbl calculator_vtbl = {
-    calc_query_interface, calc_add_ref, calc_release, calc_add, calc_sum, calc_subscribe, calc_get_stats,
-};
-
-static HRESULT calculator_create(ICalculator **out)
-{
-    struct calculator *c = calloc(1, sizeof(*c));
-    if (!c)
-        return E_OUTOFMEMORY;
-    c->iface.lpVtbl = &calculator_vtbl;
-    c->refs = 1;
-    *out = &c->iface;
-    return S_OK;
-}
+#include "calculator_impl.h"
 
 /* A sink that prints what it is told. */
 struct printing_sink {
@@ -162,7 +54,9 @@ static int check(HRESULT hr, const char *what)
 int main(void)
 {
     ICalculator *calc;
-    if (check(calculator_create(&calc), "create"))
+    if (check(pcom_register_class(&CLSID_Calculator, calculator_factory()), "pcom_register_class") ||
+        check(pcom_create_instance(&CLSID_Calculator, "inproc:", &IID_ICalculator, (void **)&calc),
+              "pcom_create_instance"))
         return 1;
     struct printing_sink sink = {{&sink_vtbl}, 1};
     if (check(ICalculator_Subscribe(calc, &sink.iface), "Subscribe"))
@@ -198,6 +92,11 @@ int main(void)
 
     ICalculator_Subscribe(calc, NULL);
     ICalculator_Release(calc);
+    pcom_revoke_class(&CLSID_Calculator);
+    if (calculator_live_objects() != 0) {
+        fprintf(stderr, "%ld calculators still alive\n", calculator_live_objects());
+        return 1;
+    }
     if (sink.refs != 1) {
         fprintf(stderr, "sink reference count is %u, expected 1\n", (unsigned)sink.refs);
         return 1;

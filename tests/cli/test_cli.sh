@@ -58,27 +58,44 @@ mkdir -p out
 check "good file: exit 0" test $rc = 0
 check "header written" test -s out/good.h
 check "GUID file written" test -s out/good_i.c
+check "proxy/stub file written" test -s out/good_p.c
+check "proxy/stub file includes the header" grep -q '^#include "good.h"' out/good_p.c
+check "proxy/stub file registers the interface" grep -q 'IGood_ProxyInfo,' out/good_p.c
+check "proxy/stub file is named after the IDL file" grep -q '^const struct pcom_interface_info \*const good_ProxyFileInfo\[\]' out/good_p.c
+check "--help names --proxy" grep -q -- '--proxy FILE' help.txt
 check "-M writes out/good.d" test -s out/good.d
 check "depfile names the #include'd file" grep -q 'limits.h.idl' out/good.d
 check "depfile names the imported pcom.idl" grep -q 'pcom.idl' out/good.d
-check "depfile targets are the outputs" grep -q '^out/good.h out/good_i.c:' out/good.d
+check "depfile targets are the outputs" grep -q '^out/good.h out/good_i.c out/good_p.c:' out/good.d
 check "the #define reached the header" grep -q 'v\[8\]' out/good.h
 check "no temporary files left" test -z "$(ls out | grep tmp)"
 
-touch -d '2001-01-01 00:00' out/good.h out/good_i.c
+touch -d '2001-01-01 00:00' out/good.h out/good_i.c out/good_p.c
 "$pcomidl" -o out good.idl
 check "unchanged header is not rewritten" test "$(stat -c %Y out/good.h)" = "$(date -d '2001-01-01 00:00' +%s)"
 check "unchanged GUID file is not rewritten" test "$(stat -c %Y out/good_i.c)" = "$(date -d '2001-01-01 00:00' +%s)"
+check "unchanged proxy/stub file is not rewritten" test "$(stat -c %Y out/good_p.c)" = "$(date -d '2001-01-01 00:00' +%s)"
 echo '#define MAX_V 9' > limits.h.idl
 "$pcomidl" -o out good.idl
 check "changed header is rewritten" grep -q 'v\[9\]' out/good.h
+check "changed proxy/stub file is rewritten" grep -q 'sizeof(int32_t\[9\])' out/good_p.c
 
 "$pcomidl" --header custom/x.h -o out good.idl 2> err.txt; rc=$?
 check "header in a missing folder: exit 2" test $rc = 2
 mkdir -p custom
-"$pcomidl" --header custom/x.h --iid custom/x_i.c --depfile custom/x.d good.idl; rc=$?
-check "--header/--iid/--depfile: exit 0" test $rc = 0 -a -s custom/x.h -a -s custom/x_i.c -a -s custom/x.d
+"$pcomidl" --header custom/x.h --iid custom/x_i.c --proxy custom/x_p.c --depfile custom/x.d good.idl; rc=$?
+check "--header/--iid/--proxy/--depfile: exit 0" \
+  test $rc = 0 -a -s custom/x.h -a -s custom/x_i.c -a -s custom/x_p.c -a -s custom/x.d
 check "guard follows the header name" grep -q 'PCOMIDL_X_H_' custom/x.h
+check "proxy/stub file includes the header by its name" grep -q '^#include "x.h"' custom/x_p.c
+check "depfile targets name --proxy's file" grep -q '^custom/x.h custom/x_i.c custom/x_p.c:' custom/x.d
+"$pcomidl" --proxy= good.idl 2> err.txt; rc=$?
+check "--proxy without a file name: exit 2" test $rc = 2
+mkdir -p partial
+"$pcomidl" -o partial --proxy missing/x_p.c good.idl 2> err.txt; rc=$?
+check "proxy/stub file in a missing folder: exit 2" test $rc = 2
+check "proxy/stub file in a missing folder is named" grep -q "cannot write 'missing/x_p.c'" err.txt
+check "proxy/stub file in a missing folder: no header or GUID file either" test -z "$(ls partial)"
 
 "$pcomidl" -o out -M bad.idl 2> err.txt; rc=$?
 check "bad file: exit 1" test $rc = 1
@@ -87,6 +104,7 @@ check "error located through cpp: line and column of the user's file" \
 check "second error in the same run" grep -q "bad.idl:8:22: error: unknown type name 'Missing'" err.txt
 check "bad file leaves no header" test ! -e out/bad.h
 check "bad file leaves no GUID file" test ! -e out/bad_i.c
+check "bad file leaves no proxy/stub file" test ! -e out/bad_p.c
 check "bad file leaves no depfile" test ! -e out/bad.d
 
 printf 'import "pcom.idl";\n[object, uuid(0b6c4f52-6d7e-4f0a-9b3c-2a1d5e6f7a82)]\ninterface IWarn : IUnknown { long Get(void); }\n' > warn.idl

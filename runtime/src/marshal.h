@@ -1,0 +1,63 @@
+/* marshal.h: the descriptor-driven marshaling engine: encode, decode, validate and free call arguments. */
+#ifndef PCOMI_MARSHAL_H
+#define PCOMI_MARSHAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <pcom/stub.h>
+
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the wire is little-endian and so must the host be");
+
+struct pcomi_limits {
+    size_t max_message;  /* bytes in one message body */
+    unsigned max_depth;  /* nesting of structs, pointers and arrays */
+};
+
+#define PCOMI_DEFAULT_MAX_MESSAGE (64u << 20)
+#define PCOMI_DEFAULT_MAX_DEPTH 64u
+
+/* A growing output buffer; offsets are aligned relative to its start, which is a body's start. */
+struct pcomi_wbuf {
+    uint8_t *data;
+    size_t len, cap;
+};
+void pcomi_wbuf_free(struct pcomi_wbuf *b);
+/* Append n bytes at the given alignment (zero padding). NULL when memory runs out. */
+void *pcomi_wbuf_append(struct pcomi_wbuf *b, size_t n, size_t align);
+
+/* Bump allocation for one call's server-side [in] data: reset after the call, its first chunk kept. */
+struct pcomi_arena_chunk;
+struct pcomi_arena {
+    struct pcomi_arena_chunk *head;
+    size_t used;   /* bytes handed out since the last reset, for the per-call budget */
+};
+void *pcomi_arena_alloc(struct pcomi_arena *a, size_t n);   /* zeroed, 16-aligned; NULL when out of memory */
+void pcomi_arena_reset(struct pcomi_arena *a);
+void pcomi_arena_free(struct pcomi_arena *a);
+
+/* Client: the [in] and [in, out] parameters of a call. */
+HRESULT pcomi_encode_in(const struct pcom_method *m, const void *frame, struct pcomi_wbuf *out);
+/* Client: fails with E_POINTER when a [ref] pointer the caller passed is NULL, before anything is sent. */
+HRESULT pcomi_check_ref_params(const struct pcom_method *m, const void *frame);
+/* Client: the results of a successful call into the caller's memory; on failure nothing is left allocated
+ * and [out] pointers to pointers are NULL. */
+HRESULT pcomi_decode_out(const struct pcom_method *m, const uint8_t *body, size_t len, void *frame,
+                         const struct pcomi_limits *lim);
+/* Client, after a failed call: NULL every [out] pointer-to-pointer target, as COM requires. */
+void pcomi_clear_out(const struct pcom_method *m, void *frame);
+
+/* Server: decode a request into a zeroed frame from the arena; flat arrays may point into body, which must
+ * outlive the call. [out] storage is allocated here too. */
+HRESULT pcomi_decode_in(const struct pcom_method *m, const uint8_t *body, size_t len, void *frame,
+                        struct pcomi_arena *arena, const struct pcomi_limits *lim);
+/* Server: the [out] and [in, out] parameters after the object returned. */
+HRESULT pcomi_encode_out(const struct pcom_method *m, const void *frame, struct pcomi_wbuf *out);
+/* Server: free what the object allocated for [out] and [in, out] parameters (with pcom_alloc). */
+void pcomi_free_out(const struct pcom_method *m, void *frame);
+
+/* Free the memory a decoded value of type t at p owns (not p itself). base evaluates size_is. */
+void pcomi_free_value(const struct pcom_type *t, void *p, const void *base);
+
+#endif

@@ -1,0 +1,766 @@
+/* test_rpc.c: remote calls between real processes over Unix sockets and TCP: every method shape, many
+ * threads on one connection, servers and clients that die, and peers that send garbage. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <pcom/pcom.h>
+
+#include "rpctest.h"
+
+static const char *server_path; /* the rpctest_server binary */
+
+struct server {
+    pid_t pid;
+    char unix_url[128];
+    char tcp_url[256];
+    char dir[64];
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Start rpctest_server on a fresh Unix socket and a free TCP port; wait for "ready". */
+static void server_start(struct server *s, unsigned workers)
+{
+    memset(s, 0, sizeof(*s));
+    strcpy(s->dir, "/tmp/pcom-rpc-XXXXXX");
+    assert_non_null(mkdtemp(s->dir));
+    snprintf(s->unix_url, sizeof(s->unix_url), "unix:%s/s.sock", s->dir);
+    int out[2];
+    assert_int_equal(pipe(out), 0);
+    s->pid = fork();
+    assert_true(s->pid >= 0);
+    if (s->pid == 0) {
+        dup2(out[1], 1);
+        close(out[0]);
+        close(out[1]);
+        char w[16];
+        snprintf(w, sizeof(w), "%u", workers ? workers : 4);
+        execl(server_path, server_path, "--workers", w, s->unix_url, "tcp://127.0.0.1:0", (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    FILE *f = fdopen(out[0], "r");
+    char line[200];
+    int n = 0;
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = 0;
+        if (strcmp(line, "ready") == 0)
+            break;
+        if (n++ == 1)
+            snprintf(s->tcp_url, sizeof(s->tcp_url), "%s", line);
+    }
+    fclose(f);
+    assert_true(strncmp(s->tcp_url, "tcp://127.0.0.1:", 16) == 0);
+}
+
+/* SIGTERM and wait: the server exits 0 only when every object was released. */
+static int server_stop(struct server *s)
+{
+    int status = 0;
+    if (s->pid > 0) {
+        kill(s->pid, SIGTERM);
+        waitpid(s->pid, &status, 0);
+        s->pid = 0;
+    }
+    char path[200];
+    snprintf(path, sizeof(path), "%s/s.sock", s->dir);
+    bool left = access(path, F_OK) == 0;
+    unlink(path);
+    rmdir(s->dir);
+    if (left)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void server_kill(struct server *s)
+{
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, NULL, 0);
+    s->pid = 0;
+    char path[200];
+    snprintf(path, sizeof(path), "%s/s.sock", s->dir);
+    unlink(path);
+    rmdir(s->dir);
+}
+
+/* ---- the group: one server, run once over Unix sockets and once over TCP ---- */
+
+struct group {
+    struct server srv;
+    const char *url;
+    IRpcTest *t;
+    long blocks_before;
+};
+
+static int group_setup(void **state, bool tcp)
+{
+    struct group *g = calloc(1, sizeof(*g));
+    server_start(&g->srv, 4);
+    g->url = tcp ? g->srv.tcp_url : g->srv.unix_url;
+    HRESULT hr = pcom_create_instance(&CLSID_RpcTest, g->url, &IID_IRpcTest, (void **)&g->t);
+    if (FAILED(hr)) {
+        fprintf(stderr, "create_instance(%s): 0x%08x %s\n", g->url, (unsigned)hr, pcom_error_message());
+        return -1;
+    }
+    g->blocks_before = pcom_alloc_live_blocks();
+    *state = g;
+    return 0;
+}
+
+static int setup_unix(void **state)
+{
+    return group_setup(state, false);
+}
+
+static int setup_tcp(void **state)
+{
+    return group_setup(state, true);
+}
+
+static int group_teardown(void **state)
+{
+    struct group *g = *state;
+    IRpcTest_Release(g->t);
+    int rc = server_stop(&g->srv);
+    long leaked = pcom_alloc_live_blocks() - g->blocks_before;
+    free(g);
+    if (rc != 0)
+        fprintf(stderr, "server exit status %d (3: objects left behind; -1: socket file left)\n", rc);
+    if (leaked)
+        fprintf(stderr, "%ld pcom_alloc blocks leaked by the client\n", leaked);
+    return rc == 0 && leaked == 0 ? 0 : -1;
+}
+
+#define G ((struct group *)*state)
+
+static void null_call(void **state)
+{
+    assert_int_equal(IRpcTest_Null(G->t), S_OK);
+}
+
+static void echo_struct(void **state)
+{
+    Small64 in, out;
+    for (int i = 0; i < 8; i++)
+        in.a[i] = i * 1000 - 3;
+    for (int i = 0; i < 4; i++)
+        in.d[i] = i / 3.0;
+    memset(&out, 0, sizeof(out));
+    assert_int_equal(IRpcTest_Echo64(G->t, &in, &out), S_OK);
+    assert_memory_equal(&in, &out, sizeof(in));
+}
+
+static void scalars(void **state)
+{
+    Scalars in = {.b = 1, .y = 250, .sm = -5, .s = -30000, .us = 65000, .l = -2000000000, .ul = 4000000000u,
+                  .h = -((hyper)1 << 40), .uh = (MIDL_uhyper)1 << 63, .f = 1.25f, .d = -2.5e300, .w = 0x263a,
+                  .c = BLUE};
+    Scalars out;
+    hyper sum;
+    memset(&out, 0, sizeof(out));
+    assert_int_equal(IRpcTest_EchoScalars(G->t, &in, &out, &sum), S_OK);
+    assert_int_equal(out.b, in.b);
+    assert_int_equal(out.y, in.y);
+    assert_int_equal(out.sm, in.sm);
+    assert_int_equal(out.s, in.s);
+    assert_int_equal(out.us, in.us);
+    assert_int_equal(out.l, in.l);
+    assert_int_equal(out.ul, in.ul);
+    assert_true(out.h == in.h);
+    assert_true(out.uh == in.uh);
+    assert_true(out.f == in.f);
+    assert_true(out.d == in.d);
+    assert_int_equal(out.w, in.w);
+    assert_int_equal(out.c, BLUE);
+    hyper expect = (hyper)((uint64_t)in.b + in.y + (uint64_t)(int64_t)in.sm + (uint64_t)(int64_t)in.s + in.us +
+                           (uint64_t)(int64_t)in.l + in.ul + (uint64_t)in.h + in.uh + in.w + (uint64_t)in.c);
+    assert_true(sum == expect);
+}
+
+static void strings(void **state)
+{
+    char *s_out = (char *)1;
+    WCHAR *w_out = (WCHAR *)1;
+    const WCHAR w[] = {'p', 'c', 0x00f6, 'm', 0};
+    assert_int_equal(IRpcTest_Strings(G->t, "hello", w, &s_out, &w_out), S_OK);
+    assert_string_equal(s_out, "olleh");
+    assert_int_equal(w_out[0], 'm');
+    assert_int_equal(w_out[1], 0x00f6);
+    assert_int_equal(w_out[3], 'p');
+    assert_int_equal(w_out[4], 0);
+    pcom_free(s_out);
+    pcom_free(w_out);
+    assert_int_equal(IRpcTest_Strings(G->t, "", w + 4, &s_out, &w_out), S_OK);
+    assert_string_equal(s_out, "");
+    assert_int_equal(w_out[0], 0);
+    pcom_free(s_out);
+    pcom_free(w_out);
+    boolean was_null = 0;
+    assert_int_equal(IRpcTest_MaybeString(G->t, NULL, &was_null), S_OK);
+    assert_true(was_null);
+    assert_int_equal(IRpcTest_MaybeString(G->t, "x", &was_null), S_OK);
+    assert_false(was_null);
+}
+
+static void arrays(void **state)
+{
+    int32_t in[100], out[100], fixed[4][4], trace = 0;
+    for (int i = 0; i < 100; i++)
+        in[i] = i - 50;
+    for (int i = 0; i < 16; i++)
+        fixed[i / 4][i % 4] = i;
+    assert_int_equal(IRpcTest_Arrays(G->t, 100, in, out, fixed, &trace), S_OK);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(out[i], 2 * (i - 50));
+    assert_int_equal(trace, 0 + 5 + 10 + 15);
+    int32_t sum = 0;
+    assert_int_equal(IRpcTest_SizeAfter(G->t, in, 100, &sum), S_OK);
+    assert_int_equal(sum, -50);
+    assert_int_equal(IRpcTest_Arrays(G->t, 0, in, out, fixed, &trace), S_OK);
+}
+
+static void varying(void **state)
+{
+    int32_t data[10] = {1, 2, 3, 4, 99, 99, 99, 99, 99, 99};
+    int32_t len = 4;
+    assert_int_equal(IRpcTest_Varying(G->t, 10, &len, data), S_OK);
+    assert_int_equal(len, 5);
+    assert_int_equal(data[0], 101);
+    assert_int_equal(data[3], 104);
+    assert_int_equal(data[4], -1);
+    assert_int_equal(data[5], 99); /* beyond length_is: not transmitted, untouched */
+}
+
+static void alloc_out(void **state)
+{
+    int32_t count = -1, *items = NULL;
+    assert_int_equal(IRpcTest_Alloc(G->t, 1000, &count, &items), S_OK);
+    assert_int_equal(count, 1000);
+    assert_non_null(items);
+    assert_int_equal(items[999], 999 * 999);
+    pcom_free(items);
+    assert_int_equal(IRpcTest_Alloc(G->t, 0, &count, &items), S_OK);
+    assert_int_equal(count, 0);
+    pcom_free(items);
+    items = (int32_t *)1;
+    assert_int_equal(IRpcTest_Alloc(G->t, -1, &count, &items), E_INVALIDARG);
+    assert_null(items); /* a failed call leaves [out] pointers NULL */
+}
+
+static void linked_list(void **state)
+{
+    Node c = {.id = 3, .name = "three"}, b = {.id = 2, .inner = {.a = {7}}, .next = &c},
+         a = {.id = 1, .name = "one", .next = &b};
+    int32_t length = 0;
+    Node *rev = NULL;
+    assert_int_equal(IRpcTest_List(G->t, &a, &length, &rev), S_OK);
+    assert_int_equal(length, 3);
+    assert_int_equal(rev->id, 3);
+    assert_string_equal(rev->name, "three");
+    assert_int_equal(rev->next->id, 2);
+    assert_null(rev->next->name);
+    assert_int_equal(rev->next->inner.a[0], 7);
+    assert_int_equal(rev->next->next->id, 1);
+    assert_null(rev->next->next->next);
+    while (rev) {
+        Node *next = rev->next;
+        pcom_free(rev->name);
+        pcom_free(rev);
+        rev = next;
+    }
+    assert_int_equal(IRpcTest_List(G->t, NULL, &length, &rev), S_OK);
+    assert_int_equal(length, 0);
+    assert_null(rev);
+}
+
+static void unions(void **state)
+{
+    double d = 0;
+    Value v;
+    v.i = 42;
+    assert_int_equal(IRpcTest_Union(G->t, 1, &v, &d), S_OK);
+    assert_true(d == 42);
+    v.d = 2.5;
+    assert_int_equal(IRpcTest_Union(G->t, 2, &v, &d), S_OK);
+    assert_true(d == 2.5);
+    v.s = "four";
+    assert_int_equal(IRpcTest_Union(G->t, 3, &v, &d), S_OK);
+    assert_true(d == 4);
+    assert_int_equal(IRpcTest_Union(G->t, 77, &v, &d), S_OK); /* the empty default arm */
+    assert_true(d == -1);
+}
+
+static void guids_and_blobs(void **state)
+{
+    GUID out;
+    assert_int_equal(IRpcTest_Guids(G->t, &IID_IRpcTest, &out), S_OK);
+    assert_int_equal(out.Data1, IID_IRpcTest.Data1 ^ 0xffffffffu);
+    assert_memory_equal(out.Data4, IID_IRpcTest.Data4, 8);
+    union {
+        Blob b;
+        byte space[sizeof(Blob) + 64];
+    } in;
+    in.b.n = 50;
+    for (int i = 0; i < 50; i++)
+        in.b.data[i] = (byte)i;
+    Blob *bo = NULL;
+    assert_int_equal(IRpcTest_Blobs(G->t, &in.b, &bo), S_OK);
+    assert_int_equal(bo->n, 50);
+    assert_int_equal(bo->data[49], 50);
+    pcom_free(bo);
+}
+
+static void in_out(void **state)
+{
+    int32_t counter = 41;
+    char *text = pcom_alloc(3);
+    strcpy(text, "hi");
+    assert_int_equal(IRpcTest_InOut(G->t, &counter, &text), S_OK);
+    assert_int_equal(counter, 42);
+    assert_string_equal(text, "hi!");
+    pcom_free(text);
+}
+
+static void failures_carry_messages(void **state)
+{
+    assert_int_equal(IRpcTest_Fail(G->t, E_ACCESSDENIED, "the vault is closed"), E_ACCESSDENIED);
+    assert_string_equal(pcom_error_message(), "the vault is closed");
+    assert_int_equal(IRpcTest_Fail(G->t, E_FAIL, ""), E_FAIL);
+    assert_string_equal(pcom_error_message(), "");
+    assert_int_equal(IRpcTest_Fail(G->t, S_FALSE, ""), S_FALSE);
+    /* a range violation is caught by the server's stub: the object never runs */
+    assert_int_equal(IRpcTest_Ranged(G->t, 100), S_OK);
+    assert_int_equal(IRpcTest_Ranged(G->t, 101), RPC_E_INVALID_DATA);
+    assert_non_null(strstr(pcom_error_message(), "Ranged"));
+    /* a NULL [ref] argument never leaves the client */
+    Small64 out;
+    assert_int_equal(IRpcTest_Echo64(G->t, NULL, &out), E_POINTER);
+}
+
+static void bulk(void **state)
+{
+    uint32_t n = 1u << 20;
+    byte *buf = malloc(n);
+    for (uint32_t i = 0; i < n; i++)
+        buf[i] = (byte)(i * 7);
+    uint32_t expect = 0, got = 0;
+    for (uint32_t i = 0; i < n; i++)
+        expect = expect * 31 + buf[i];
+    assert_int_equal(IRpcTest_Put(G->t, n, buf, &got), S_OK);
+    assert_int_equal(got, expect);
+    memset(buf, 0, n);
+    assert_int_equal(IRpcTest_Get(G->t, n, 9, buf), S_OK);
+    for (uint32_t i = 0; i < n; i += 4099)
+        assert_int_equal(buf[i], (byte)(9 + i));
+    free(buf);
+}
+
+static void query_interface(void **state)
+{
+    IRpcOther *other = NULL;
+    assert_int_equal(IRpcTest_QueryInterface(G->t, &IID_IRpcOther, (void **)&other), S_OK);
+    uint32_t pid = 0;
+    assert_int_equal(IRpcOther_Whoami(other, &pid), S_OK);
+    assert_int_equal(pid, (uint32_t)G->srv.pid);
+    IUnknown *unk = NULL;
+    assert_int_equal(IRpcTest_QueryInterface(G->t, &IID_IUnknown, (void **)&unk), S_OK);
+    IUnknown_Release(unk);
+    void *none = (void *)1;
+    assert_int_equal(IRpcTest_QueryInterface(G->t, &IID_IClassFactory, &none), E_NOINTERFACE);
+    assert_null(none);
+    uint32_t live = 0;
+    assert_int_equal(IRpcTest_ServerLiveObjects(G->t, &live), S_OK);
+    assert_int_equal(live, 1); /* one object, whatever interfaces of it the client holds */
+    IRpcOther_Release(other);
+}
+
+struct hammer {
+    IRpcTest *t;
+    int id;
+    int errors;
+};
+
+static void *hammer_main(void *arg)
+{
+    struct hammer *h = arg;
+    for (int i = 0; i < 10000; i++) {
+        Small64 in, out;
+        memset(&in, 0, sizeof(in));
+        in.a[0] = h->id;
+        in.a[7] = i;
+        in.d[3] = h->id * 1e6 + i;
+        if (FAILED(IRpcTest_Echo64(h->t, &in, &out)) || memcmp(&in, &out, sizeof(in)) != 0)
+            h->errors++;
+    }
+    return NULL;
+}
+
+static void eight_threads_one_connection(void **state)
+{
+    pthread_t th[8];
+    struct hammer h[8];
+    for (int i = 0; i < 8; i++) {
+        h[i] = (struct hammer){G->t, i, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, hammer_main, &h[i]), 0);
+    }
+    int errors = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        errors += h[i].errors;
+    }
+    assert_int_equal(errors, 0);
+}
+
+/* ---- dying servers and clients ---- */
+
+struct sleeper {
+    IRpcTest *t;
+    uint32_t ms;
+    HRESULT hr;
+    double ended;
+};
+
+static void *sleeper_main(void *arg)
+{
+    struct sleeper *s = arg;
+    s->hr = IRpcTest_Sleep(s->t, s->ms);
+    s->ended = now_s();
+    return NULL;
+}
+
+static void server_killed_mid_call(void **state)
+{
+    (void)state;
+    struct server srv;
+    server_start(&srv, 4);
+    const char *urls[2] = {srv.unix_url, srv.tcp_url};
+    IRpcTest *t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pcom_create_instance(&CLSID_RpcTest, urls[i], &IID_IRpcTest, (void **)&t[i]), S_OK);
+    struct sleeper s[2];
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) {
+        s[i] = (struct sleeper){t[i], 10000, S_OK, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, sleeper_main, &s[i]), 0);
+    }
+    usleep(200000);
+    double killed = now_s();
+    server_kill(&srv);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(s[i].hr, RPC_E_DISCONNECTED);
+        assert_true(s[i].ended - killed < 1.0);
+        /* later calls fail at once */
+        double t0 = now_s();
+        assert_int_equal(IRpcTest_Null(t[i]), RPC_E_DISCONNECTED);
+        assert_true(now_s() - t0 < 0.5);
+        IRpcTest_Release(t[i]);
+    }
+}
+
+static void client_killed_holding_objects(void **state)
+{
+    (void)state;
+    struct server srv;
+    server_start(&srv, 4);
+    const char *urls[2] = {srv.unix_url, srv.tcp_url};
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        /* the victim: five objects over each transport, one with a second interface, then wait to die */
+        for (int k = 0; k < 2; k++)
+            for (int i = 0; i < 5; i++) {
+                IRpcTest *t;
+                IRpcOther *o;
+                if (FAILED(pcom_create_instance(&CLSID_RpcTest, urls[k], &IID_IRpcTest, (void **)&t)))
+                    _exit(1);
+                if (i == 0 && FAILED(IRpcTest_QueryInterface(t, &IID_IRpcOther, (void **)&o)))
+                    _exit(1);
+            }
+        if (write(ready[1], "k", 1) != 1)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    close(ready[1]);
+    char ch;
+    assert_int_equal(read(ready[0], &ch, 1), 1);
+    close(ready[0]);
+    IRpcTest *t;
+    assert_int_equal(pcom_create_instance(&CLSID_RpcTest, srv.unix_url, &IID_IRpcTest, (void **)&t), S_OK);
+    uint32_t live = 0;
+    assert_int_equal(IRpcTest_ServerLiveObjects(t, &live), S_OK);
+    assert_int_equal(live, 11);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    double t0 = now_s();
+    while (now_s() - t0 < 2.0) {
+        assert_int_equal(IRpcTest_ServerLiveObjects(t, &live), S_OK);
+        if (live == 1)
+            break;
+        usleep(10000);
+    }
+    assert_int_equal(live, 1); /* only ours is left */
+    IRpcTest_Release(t);
+    assert_int_equal(server_stop(&srv), 0);
+}
+
+static void pending_call_answered_on_stop(void **state)
+{
+    (void)state;
+    struct server srv;
+    server_start(&srv, 4);
+    IRpcTest *t;
+    assert_int_equal(pcom_create_instance(&CLSID_RpcTest, srv.unix_url, &IID_IRpcTest, (void **)&t), S_OK);
+    struct sleeper s = {t, 500, E_FAIL, 0};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, sleeper_main, &s), 0);
+    usleep(100000);
+    kill(srv.pid, SIGTERM);
+    pthread_join(th, NULL);
+    assert_int_equal(s.hr, S_OK);
+    int status;
+    waitpid(srv.pid, &status, 0);
+    srv.pid = 0;
+    assert_true(WIFEXITED(status));
+    /* the client still held its object when the server stopped: it was released for it, cleanly */
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(IRpcTest_Null(t), RPC_E_DISCONNECTED);
+    IRpcTest_Release(t);
+    assert_int_equal(server_stop(&srv), 0);
+}
+
+static void too_many_calls_in_flight(void **state)
+{
+    (void)state;
+    struct server srv;
+    server_start(&srv, 160);
+    IRpcTest *t;
+    assert_int_equal(pcom_create_instance(&CLSID_RpcTest, srv.tcp_url, &IID_IRpcTest, (void **)&t), S_OK);
+    enum { N = 140 };
+    struct sleeper *s = calloc(N, sizeof(*s));
+    pthread_t *th = calloc(N, sizeof(*th));
+    for (int i = 0; i < N; i++) {
+        s[i] = (struct sleeper){t, 1500, E_FAIL, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, sleeper_main, &s[i]), 0);
+    }
+    int ok = 0, rejected = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        ok += s[i].hr == S_OK;
+        rejected += s[i].hr == RPC_E_CALL_REJECTED;
+    }
+    assert_int_equal(ok + rejected, N);
+    assert_int_equal(ok, 128);
+    free(s);
+    free(th);
+    IRpcTest_Release(t);
+    assert_int_equal(server_stop(&srv), 0);
+}
+
+static void activation_errors(void **state)
+{
+    (void)state;
+    void *p = (void *)1;
+    assert_int_equal(pcom_create_instance(&CLSID_RpcTest, "bogus:", &IID_IRpcTest, &p), E_INVALIDARG);
+    assert_null(p);
+    assert_int_equal(pcom_create_instance(&CLSID_RpcTest, "unix:/nonexistent/pcom.sock", &IID_IRpcTest, &p),
+                     RPC_E_DISCONNECTED);
+    assert_int_equal(pcom_create_instance(&CLSID_RpcTest, "tcp://127.0.0.1:1", &IID_IRpcTest, &p),
+                     RPC_E_DISCONNECTED);
+    struct server srv;
+    server_start(&srv, 2);
+    assert_int_equal(pcom_create_instance(&IID_IRpcOther, srv.unix_url, &IID_IRpcTest, &p), REGDB_E_CLASSNOTREG);
+    assert_non_null(strstr(pcom_error_message(), "not registered"));
+    assert_int_equal(pcom_create_instance(&CLSID_RpcTest, srv.unix_url, &IID_IClassFactory, &p), E_NOINTERFACE);
+    assert_int_equal(pcom_create_instance(&CLSID_RpcTest, NULL, &IID_IRpcTest, &p), REGDB_E_CLASSNOTREG);
+    assert_int_equal(server_stop(&srv), 0);
+}
+
+/* ---- hostile peers ---- */
+
+static int raw_connect(const struct server *srv)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", srv->unix_url + 5);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+/* The server must close a connection that sent garbage: read sees EOF (or a reset) within a second. */
+static bool closed_by_peer(int fd)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    double t0 = now_s();
+    while (now_s() - t0 < 2.0) {
+        if (poll(&p, 1, 100) > 0) {
+            char buf[4096];
+            ssize_t n = read(fd, buf, sizeof(buf));
+            if (n <= 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+static void header(uint8_t h[56], uint8_t type, uint32_t call_id, uint32_t body_len, uint16_t method,
+                   const uint8_t oid[16], const IID *iid)
+{
+    memset(h, 0, 56);
+    uint32_t magic = 0x4d4f4350u;
+    memcpy(h, &magic, 4);
+    h[4] = 1;
+    h[5] = type;
+    memcpy(h + 8, &call_id, 4);
+    memcpy(h + 12, &body_len, 4);
+    memcpy(h + 16, &method, 2);
+    if (oid)
+        memcpy(h + 24, oid, 16);
+    if (iid)
+        memcpy(h + 40, iid, 16);
+}
+
+static void hostile_peers(void **state)
+{
+    (void)state;
+    struct server srv;
+    server_start(&srv, 4);
+    IRpcTest *good;
+    assert_int_equal(pcom_create_instance(&CLSID_RpcTest, srv.unix_url, &IID_IRpcTest, (void **)&good), S_OK);
+
+    /* plain garbage */
+    int fd = raw_connect(&srv);
+    assert_int_equal(write(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n" "0123456789012345678901234567890123456789", 67), 67);
+    assert_true(closed_by_peer(fd));
+    close(fd);
+    assert_int_equal(IRpcTest_Null(good), S_OK);
+
+    /* a length far beyond the limit */
+    uint8_t h[56];
+    header(h, 1, 1, 0xfffffff0u, 3, NULL, NULL);
+    fd = raw_connect(&srv);
+    assert_int_equal(write(fd, h, 56), 56);
+    assert_true(closed_by_peer(fd));
+    close(fd);
+
+    /* a truncated frame, then the peer goes */
+    header(h, 1, 1, 100, 3, NULL, NULL);
+    fd = raw_connect(&srv);
+    assert_int_equal(write(fd, h, 30), 30);
+    close(fd);
+    assert_int_equal(IRpcTest_Null(good), S_OK);
+
+    /* a body shorter than its header says, then silence: the server keeps serving others meanwhile */
+    fd = raw_connect(&srv);
+    assert_int_equal(write(fd, h, 56), 56);
+    assert_int_equal(write(fd, "abc", 3), 3);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(IRpcTest_Null(good), S_OK);
+    close(fd);
+
+    /* an object id this connection was never given: a fault, and the connection stays usable */
+    uint8_t forged[16];
+    for (int i = 0; i < 16; i++)
+        forged[i] = (uint8_t)(i * 13 + 1);
+    header(h, 1, 7, 0, 3, forged, &IID_IRpcTest);
+    fd = raw_connect(&srv);
+    assert_int_equal(write(fd, h, 56), 56);
+    uint8_t reply[56 + 64];
+    ssize_t n = read(fd, reply, sizeof(reply));
+    assert_true(n >= 56 + 12);
+    assert_int_equal(reply[5], 3); /* FAULT */
+    uint32_t call_id;
+    memcpy(&call_id, reply + 8, 4);
+    assert_int_equal(call_id, 7);
+    HRESULT hr;
+    memcpy(&hr, reply + 56, 4);
+    assert_int_equal(hr, RPC_E_DISCONNECTED);
+    /* a Release of a reference never held changes nothing */
+    static const IID system_iid = {0x70636f6d, 0x0000, 0x0000, {0x73, 0x79, 0x73, 0x74, 0x65, 0x6d, 0x00, 0x01}};
+    uint8_t body[20] = {0};
+    memcpy(body, forged, 16);
+    body[16] = 1;
+    header(h, 1, 8, 20, 5, NULL, &system_iid);
+    assert_int_equal(write(fd, h, 56), 56);
+    assert_int_equal(write(fd, body, 20), 20);
+    n = read(fd, reply, sizeof(reply));
+    assert_true(n >= 56 + 8);
+    memcpy(&hr, reply + 56, 4);
+    assert_true(FAILED(hr));
+    /* a bad method number */
+    header(h, 1, 9, 0, 999, NULL, &system_iid);
+    assert_int_equal(write(fd, h, 56), 56);
+    n = read(fd, reply, sizeof(reply));
+    assert_true(n >= 56 + 8);
+    assert_int_equal(reply[5], 3);
+    close(fd);
+
+    uint32_t live = 0;
+    assert_int_equal(IRpcTest_ServerLiveObjects(good, &live), S_OK);
+    assert_int_equal(live, 1);
+    IRpcTest_Release(good);
+    assert_int_equal(server_stop(&srv), 0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s RPCTEST_SERVER\n", argv[0]);
+        return 2;
+    }
+    server_path = argv[1];
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest shapes[] = {
+        cmocka_unit_test(null_call),
+        cmocka_unit_test(echo_struct),
+        cmocka_unit_test(scalars),
+        cmocka_unit_test(strings),
+        cmocka_unit_test(arrays),
+        cmocka_unit_test(varying),
+        cmocka_unit_test(alloc_out),
+        cmocka_unit_test(linked_list),
+        cmocka_unit_test(unions),
+        cmocka_unit_test(guids_and_blobs),
+        cmocka_unit_test(in_out),
+        cmocka_unit_test(failures_carry_messages),
+        cmocka_unit_test(bulk),
+        cmocka_unit_test(query_interface),
+        cmocka_unit_test(eight_threads_one_connection),
+    };
+    const struct CMUnitTest failures[] = {
+        cmocka_unit_test(server_killed_mid_call),
+        cmocka_unit_test(client_killed_holding_objects),
+        cmocka_unit_test(pending_call_answered_on_stop),
+        cmocka_unit_test(too_many_calls_in_flight),
+        cmocka_unit_test(activation_errors),
+        cmocka_unit_test(hostile_peers),
+    };
+    int rc = cmocka_run_group_tests_name("rpc over unix", shapes, setup_unix, group_teardown);
+    rc |= cmocka_run_group_tests_name("rpc over tcp", shapes, setup_tcp, group_teardown);
+    rc |= cmocka_run_group_tests_name("rpc failures", failures, NULL, NULL);
+    return rc;
+}
