@@ -165,12 +165,31 @@ void pcomi_client_put(struct pcomi_client *c)
     client_free(c);
 }
 
-/* Each thread keeps its encode buffer: no allocation per call once it has grown. */
+/* Each thread keeps its encode buffer: no allocation per call once it has grown. A key's destructor
+ * frees it when the thread exits. */
 static _Thread_local struct pcomi_wbuf call_buf;
+static _Thread_local bool call_buf_registered;
+static pthread_key_t call_buf_key;
+static pthread_once_t call_buf_once = PTHREAD_ONCE_INIT;
 
-static void free_call_buf(void)
+static void free_call_buf(void *buf)
 {
-    pcomi_wbuf_free(&call_buf);
+    pcomi_wbuf_free(buf);
+}
+
+static void make_call_buf_key(void)
+{
+    pthread_key_create(&call_buf_key, free_call_buf);
+}
+
+static struct pcomi_wbuf *thread_call_buf(void)
+{
+    if (!call_buf_registered) {
+        pthread_once(&call_buf_once, make_call_buf_key);
+        pthread_setspecific(call_buf_key, &call_buf);
+        call_buf_registered = true;
+    }
+    return &call_buf;
 }
 
 HRESULT pcomi_client_call(struct pcomi_client *c, const pcomi_oid *oid, const IID *iid, uint16_t slot_no,
@@ -179,12 +198,13 @@ HRESULT pcomi_client_call(struct pcomi_client *c, const pcomi_oid *oid, const II
     HRESULT hr = pcomi_check_ref_params(m, frame);
     if (FAILED(hr))
         goto fail;
-    call_buf.len = 0;
-    if (FAILED(hr = pcomi_encode_in(m, frame, &call_buf)))
+    struct pcomi_wbuf *buf = thread_call_buf();
+    buf->len = 0;
+    if (FAILED(hr = pcomi_encode_in(m, frame, buf)))
         goto fail;
-    if (call_buf.len > c->lim.max_message) {
+    if (buf->len > c->lim.max_message) {
         pcom_set_error_message("the arguments of %s take %zu bytes, more than the limit of %zu", m->name,
-                               call_buf.len, c->lim.max_message);
+                               buf->len, c->lim.max_message);
         hr = E_INVALIDARG;
         goto fail;
     }
@@ -224,8 +244,8 @@ HRESULT pcomi_client_call(struct pcomi_client *c, const pcomi_oid *oid, const II
     h.method = slot_no;
     memcpy(h.object_id, oid->b, 16);
     memcpy(h.iid, iid, 16);
-    struct iovec iov = {call_buf.data, call_buf.len};
-    int err = pcomi_conn_send(c->conn, &h, &iov, call_buf.len ? 1 : 0);
+    struct iovec iov = {buf->data, buf->len};
+    int err = pcomi_conn_send(c->conn, &h, &iov, buf->len ? 1 : 0);
 
     if (err < 0) {
         /* a message may have gone out in part: the stream is lost, and the reader must let go too */
@@ -291,9 +311,10 @@ fail:
     return hr;
 }
 
+/* The main thread's buffer: thread-exit destructors do not run for it when the process exits. */
 __attribute__((destructor)) static void client_fini(void)
 {
-    free_call_buf();
+    pcomi_wbuf_free(&call_buf);
 }
 
 /* ---- proxies ---- */

@@ -1,4 +1,4 @@
-/* fuzz_idl.c: libFuzzer target for the whole front end and the header and GUID back ends. */
+/* fuzz_idl.c: libFuzzer target for the whole front end and the header, GUID and proxy/stub back ends. */
 #include "codegen.h"
 
 #include <stdio.h>
@@ -65,14 +65,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     idl_compile_buffer(&c, "fuzz.idl", (const char *)data, size);
     if (c.errors == 0) {
         struct gen_ctx g = {.c = &c, .idl_name = "fuzz.idl", .header_name = "fuzz.h"};
-        struct sbuf h = {0}, i = {0}, d = {0};
+        struct sbuf h = {0}, i = {0}, d = {0}, px = {0};
         gen_header(&g, &h);
         gen_iid(&g, &i);
+        gen_proxy(&g, &px);
         const char *targets[] = {"fuzz.h", "fuzz_i.c"};
         gen_depfile(&g, &d, targets, 2);
         sb_free(&h);
         sb_free(&i);
         sb_free(&d);
+        sb_free(&px);
     }
     idl_compiler_fini(&c);
     return 0;

@@ -219,8 +219,11 @@ static HRESULT STDMETHODCALLTYPE t_blobs(IRpcTest *This, const Blob *in, Blob **
     if (!*out)
         return E_OUTOFMEMORY;
     (*out)->n = in->n;
+    /* data is declared data[1], as MIDL does: index through pointers */
+    const byte *src = in->data;
+    byte *dst = (*out)->data;
     for (uint32_t i = 0; i < in->n; i++)
-        (*out)->data[i] = (byte)(in->data[i] + 1);
+        dst[i] = (byte)(src[i] + 1);
     return S_OK;
 }
 
