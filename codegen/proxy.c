@@ -6,6 +6,8 @@
 #include "../idl/lexer.h"
 
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- facts about a described type, for its parents ---- */
@@ -82,6 +84,11 @@ struct method_info {
 enum helper { H_ADD = 1, H_SUB = 2, H_MUL = 4, H_DIV = 8, H_MOD = 16, H_SHL = 32, H_SHR = 64, H_NEG = 128,
               H_MAX = 256, H_STRING_H = 512 };
 
+struct index_set {
+    uint32_t *slots;
+    size_t cap, used;
+};
+
 struct gp {
     struct gen_ctx *g;
     struct idl_arena *a;
@@ -93,6 +100,7 @@ struct gp {
     struct sbuf types;  /* descriptors, fields, arms, its parameter list */
     struct idl_vec names;   /* const char *: identifiers taken */
     struct idl_vec memos;   /* struct memo * */
+    struct index_set name_index, memo_index; /* hash lookups into names and memos */
     struct idl_vec aggs;    /* struct agg * */
     struct idl_vec methods; /* struct method_info * */
     unsigned helpers;
@@ -138,20 +146,76 @@ static struct tref fail(struct gp *gp, const char *why)
     return (struct tref){0};
 }
 
+/* ---- hashed lookups that survive a rollback ---- */
+
+/* Each slot holds 1 + an index into a vector, 0 when empty. A rollback shortens the vector and leaves
+ * slots pointing past its end or, once it grows again, at other entries: a lookup compares the entry
+ * itself, so such slots only cost a probe. The set is rebuilt from the vector when it fills. */
+static size_t hash_bytes(const void *p, size_t n, size_t h)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+static size_t name_hash(const void *entry)
+{
+    const char *s = entry;
+    return hash_bytes(s, strlen(s), 1469598103934665603ull);
+}
+
+static void index_insert(struct index_set *set, size_t (*hash)(const void *), const struct idl_vec *vec,
+                         size_t idx)
+{
+    if ((set->used + 1) * 2 > set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 256;
+        while (cap < vec->len * 4)
+            cap *= 2;
+        free(set->slots);
+        set->slots = calloc(cap, sizeof(*set->slots));
+        if (!set->slots) {
+            fputs("pcomidl: out of memory\n", stderr);
+            abort();
+        }
+        set->cap = cap;
+        set->used = 0;
+        for (size_t i = 0; i < vec->len; i++)
+            if (i != idx)
+                index_insert(set, hash, vec, i);
+    }
+    size_t i = hash(vec->items[idx]) & (set->cap - 1);
+    while (set->slots[i])
+        i = (i + 1) & (set->cap - 1);
+    set->slots[i] = (uint32_t)idx + 1;
+    set->used++;
+}
+
 /* ---- names ---- */
 
 static bool name_taken(struct gp *gp, const char *name)
 {
-    for (size_t i = 0; i < gp->names.len; i++)
-        if (strcmp(gp->names.items[i], name) == 0)
+    struct index_set *set = &gp->name_index;
+    if (!set->cap)
+        return false;
+    for (size_t i = name_hash(name) & (set->cap - 1); set->slots[i]; i = (i + 1) & (set->cap - 1)) {
+        size_t idx = set->slots[i] - 1;
+        if (idx < gp->names.len && strcmp(gp->names.items[idx], name) == 0)
             return true;
+    }
     return false;
+}
+
+static void add_name(struct gp *gp, const char *name)
+{
+    idl_vec_push(gp->a, &gp->names, (void *)name);
+    index_insert(&gp->name_index, name_hash, &gp->names, gp->names.len - 1);
 }
 
 static void take_name(struct gp *gp, const char *name)
 {
     if (name && !name_taken(gp, name))
-        idl_vec_push(gp->a, &gp->names, (void *)name);
+        add_name(gp, name);
 }
 
 /* base, or base_2, base_3, ... when it is taken (by a generated table or by a name of the IDL) */
@@ -160,7 +224,7 @@ static const char *unique_name(struct gp *gp, const char *base)
     const char *name = base;
     for (int n = 2; name_taken(gp, name); n++)
         name = idl_printf(gp->a, "%s_%d", base, n);
-    idl_vec_push(gp->a, &gp->names, (void *)name);
+    add_name(gp, name);
     return name;
 }
 
@@ -533,11 +597,27 @@ static void print_type(struct gp *gp, struct sbuf *b, const char *name, bool dec
                   t->rmin ? t->rmin : "0", t->rmax ? t->rmax : "0", t->label);
 }
 
+static size_t memo_key_hash(enum memo_kind kind, const void *key)
+{
+    uintptr_t k = (uintptr_t)key;
+    return hash_bytes(&k, sizeof(k), 1469598103934665603ull + (size_t)kind);
+}
+
+static size_t memo_hash(const void *entry)
+{
+    const struct memo *m = entry;
+    return memo_key_hash(m->kind, m->key);
+}
+
 static struct memo *memo_find(struct gp *gp, enum memo_kind kind, const void *key)
 {
-    for (size_t i = 0; i < gp->memos.len; i++) {
-        struct memo *m = gp->memos.items[i];
-        if (m->kind == kind && m->key == key)
+    struct index_set *set = &gp->memo_index;
+    if (!set->cap)
+        return NULL;
+    for (size_t i = memo_key_hash(kind, key) & (set->cap - 1); set->slots[i]; i = (i + 1) & (set->cap - 1)) {
+        size_t idx = set->slots[i] - 1;
+        struct memo *m = idx < gp->memos.len ? gp->memos.items[idx] : NULL;
+        if (m && m->kind == kind && m->key == key)
             return m;
     }
     return NULL;
@@ -550,6 +630,7 @@ static struct memo *memo_new(struct gp *gp, enum memo_kind kind, const void *key
     m->key = key;
     m->name = name;
     idl_vec_push(gp->a, &gp->memos, m);
+    index_insert(&gp->memo_index, memo_hash, &gp->memos, gp->memos.len - 1);
     return m;
 }
 
@@ -2182,4 +2263,6 @@ void gen_proxy(struct gen_ctx *g, struct sbuf *b)
     sb_free(&gp.fns);
     sb_free(&gp.fwd);
     sb_free(&gp.types);
+    free(gp.name_index.slots);
+    free(gp.memo_index.slots);
 }

@@ -470,12 +470,13 @@ HRESULT pcomi_check_ref_params(const struct pcom_method *m, const void *frame)
     return S_OK;
 }
 
-HRESULT pcomi_encode_in(const struct pcom_method *m, const void *frame, struct pcomi_wbuf *out)
+/* The parameters that travel one way: those with the direction flag given. */
+static HRESULT encode_params(const struct pcom_method *m, const void *frame, struct pcomi_wbuf *out, uint8_t dir)
 {
     struct enc e = {out, 0};
     for (uint16_t i = 0; i < m->nparams; i++) {
         const struct pcom_param *p = &m->params[i];
-        if (!is_in(p))
+        if (!(p->flags & dir))
             continue;
         HRESULT hr = encode_value(&e, p->type, (const uint8_t *)frame + p->offset, frame);
         if (FAILED(hr))
@@ -484,18 +485,14 @@ HRESULT pcomi_encode_in(const struct pcom_method *m, const void *frame, struct p
     return S_OK;
 }
 
+HRESULT pcomi_encode_in(const struct pcom_method *m, const void *frame, struct pcomi_wbuf *out)
+{
+    return encode_params(m, frame, out, PCOM_PF_IN);
+}
+
 HRESULT pcomi_encode_out(const struct pcom_method *m, const void *frame, struct pcomi_wbuf *out)
 {
-    struct enc e = {out, 0};
-    for (uint16_t i = 0; i < m->nparams; i++) {
-        const struct pcom_param *p = &m->params[i];
-        if (!is_out(p))
-            continue;
-        HRESULT hr = encode_value(&e, p->type, (const uint8_t *)frame + p->offset, frame);
-        if (FAILED(hr))
-            return hr;
-    }
-    return S_OK;
+    return encode_params(m, frame, out, PCOM_PF_OUT);
 }
 
 /* ---- decoding ---- */
