@@ -20,6 +20,8 @@ struct call_slot {
 
 struct pcomi_client {
     char *url;
+    unsigned max_calls;
+    unsigned in_flight; /* under lock */
     struct pcomi_conn *conn;
     pthread_t reader;
     pthread_mutex_t lock;
@@ -36,6 +38,20 @@ _Static_assert((1u << SLOT_BITS) == PCOMI_MAX_CALLS_IN_FLIGHT, "call ids carry t
 
 static pthread_mutex_t clients_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pcomi_client *clients;
+static struct pcom_client_limits client_limits; /* under clients_lock; zero fields mean the default */
+
+HRESULT pcom_set_client_limits(const struct pcom_client_limits *limits)
+{
+    if (!limits)
+        return E_POINTER;
+    if (limits->max_calls_in_flight > PCOMI_MAX_CALLS_IN_FLIGHT || limits->max_depth > 1024 ||
+        limits->max_message > (size_t)UINT32_MAX)
+        return E_INVALIDARG;
+    pthread_mutex_lock(&clients_lock);
+    client_limits = *limits;
+    pthread_mutex_unlock(&clients_lock);
+    return S_OK;
+}
 
 static void fail_all(struct pcomi_client *c)
 {
@@ -121,8 +137,12 @@ HRESULT pcomi_client_get(const char *url, struct pcomi_client **out)
     pthread_mutex_init(&c->lock, NULL);
     for (unsigned i = 0; i < PCOMI_MAX_CALLS_IN_FLIGHT; i++)
         pthread_cond_init(&c->slots[i].cond, NULL);
-    c->lim.max_message = PCOMI_DEFAULT_MAX_MESSAGE;
-    c->lim.max_depth = PCOMI_DEFAULT_MAX_DEPTH;
+    pthread_mutex_lock(&clients_lock);
+    struct pcom_client_limits l = client_limits;
+    pthread_mutex_unlock(&clients_lock);
+    c->lim.max_message = l.max_message ? l.max_message : PCOMI_DEFAULT_MAX_MESSAGE;
+    c->lim.max_depth = l.max_depth ? l.max_depth : PCOMI_DEFAULT_MAX_DEPTH;
+    c->max_calls = l.max_calls_in_flight ? l.max_calls_in_flight : PCOMI_MAX_CALLS_IN_FLIGHT;
     c->refs = 1;
     int err = pcomi_connect(url, &c->conn);
     if (err < 0) {
@@ -217,7 +237,7 @@ HRESULT pcomi_client_call(struct pcomi_client *c, const pcomi_oid *oid, const II
     }
     struct call_slot *s = NULL;
     unsigned start = c->seq & (PCOMI_MAX_CALLS_IN_FLIGHT - 1);
-    for (unsigned k = 0; k < PCOMI_MAX_CALLS_IN_FLIGHT; k++) {
+    for (unsigned k = 0; k < PCOMI_MAX_CALLS_IN_FLIGHT && c->in_flight < c->max_calls; k++) {
         unsigned i = (start + k) & (PCOMI_MAX_CALLS_IN_FLIGHT - 1);
         if (!c->slots[i].call_id) {
             s = &c->slots[i];
@@ -228,12 +248,13 @@ HRESULT pcomi_client_call(struct pcomi_client *c, const pcomi_oid *oid, const II
             s->body = NULL;
             s->len = 0;
             s->type = 0; /* stays 0 when the connection dies before an answer */
+            c->in_flight++;
             break;
         }
     }
     pthread_mutex_unlock(&c->lock);
     if (!s) {
-        pcom_set_error_message("more than %d calls in flight on one connection", PCOMI_MAX_CALLS_IN_FLIGHT);
+        pcom_set_error_message("more than %u calls in flight on one connection", c->max_calls);
         hr = RPC_E_CALL_REJECTED;
         goto fail;
     }
@@ -263,6 +284,7 @@ HRESULT pcomi_client_call(struct pcomi_client *c, const pcomi_oid *oid, const II
     uint8_t type = s->type;
     s->call_id = 0;
     s->body = NULL;
+    c->in_flight--;
     pthread_mutex_unlock(&c->lock);
 
     if (type == 0) {

@@ -584,6 +584,47 @@ static void too_many_calls_in_flight(void **state)
     assert_int_equal(server_stop(&srv), 0);
 }
 
+static void client_limits(void **state)
+{
+    (void)state;
+    struct server srv;
+    server_start(&srv, 8);
+    struct pcom_client_limits bad = {.max_calls_in_flight = 129};
+    assert_int_equal(pcom_set_client_limits(&bad), E_INVALIDARG);
+    struct pcom_client_limits small = {.max_message = 4096, .max_calls_in_flight = 2};
+    assert_int_equal(pcom_set_client_limits(&small), S_OK);
+    IRpcTest *t;
+    assert_int_equal(pcom_create_instance(&CLSID_RpcTest, srv.unix_url, &IID_IRpcTest, (void **)&t), S_OK);
+    struct pcom_client_limits defaults = {0};
+    assert_int_equal(pcom_set_client_limits(&defaults), S_OK); /* the connection keeps what it started with */
+    /* arguments above the limit are refused before anything is sent */
+    byte big[8192] = {0};
+    uint32_t sum;
+    assert_int_equal(IRpcTest_Put(t, sizeof(big), big, &sum), E_INVALIDARG);
+    assert_non_null(strstr(pcom_error_message(), "limit"));
+    assert_int_equal(IRpcTest_Put(t, 1000, big, &sum), S_OK);
+    /* two calls in flight at most: a third at the same time is rejected at once */
+    struct sleeper s[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        s[i] = (struct sleeper){t, 600, E_FAIL, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, sleeper_main, &s[i]), 0);
+    }
+    int ok = 0, rejected = 0;
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        ok += s[i].hr == S_OK;
+        rejected += s[i].hr == RPC_E_CALL_REJECTED;
+    }
+    assert_int_equal(ok, 2);
+    assert_int_equal(rejected, 1);
+    /* a result above the limit ends the connection: the client cannot take it */
+    byte out[8192];
+    assert_int_equal(IRpcTest_Get(t, sizeof(out), 1, out), RPC_E_DISCONNECTED);
+    IRpcTest_Release(t);
+    assert_int_equal(server_stop(&srv), 0);
+}
+
 static void activation_errors(void **state)
 {
     (void)state;
@@ -760,6 +801,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(client_killed_holding_objects),
         cmocka_unit_test(pending_call_answered_on_stop),
         cmocka_unit_test(too_many_calls_in_flight),
+        cmocka_unit_test(client_limits),
         cmocka_unit_test(activation_errors),
         cmocka_unit_test(hostile_peers),
     };

@@ -53,6 +53,16 @@ HRESULT pcom_revoke_class(REFCLSID clsid);
  */
 HRESULT pcom_create_instance(REFCLSID clsid, const char *url, REFIID iid, void **ppv);
 
+/* Limits of the connections this process opens to servers from now on (each connection keeps the
+ * values it started with). A zero field keeps its default: 64 MiB, depth 64, 128 calls in flight (also the
+ * most a connection can have). E_INVALIDARG for a value above a hard maximum. */
+struct pcom_client_limits {
+    size_t max_message;           /* largest message body sent or accepted */
+    unsigned max_depth;           /* nesting of arguments accepted in results */
+    unsigned max_calls_in_flight; /* per connection; the next call fails with RPC_E_CALL_REJECTED */
+};
+HRESULT pcom_set_client_limits(const struct pcom_client_limits *limits);
+
 /* ---- errors ---- */
 
 /* An object sets the message that travels back with the failing HRESULT it is about to return. */
