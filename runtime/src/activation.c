@@ -1,6 +1,7 @@
 /* activation.c: creating instances by CLSID, here or in a server, and the system object's method tables. */
 #include "rpc.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/random.h>
@@ -45,15 +46,31 @@ const struct pcom_method pcomi_sys_methods[PCOMI_SYS_METHODS_] = {
                            _Alignof(struct pcomi_sys_release_frame), 2, release_params, pcomi_sys_release},
 };
 
-void pcomi_random_oid(pcomi_oid *out)
+bool pcomi_random_oid(pcomi_oid *out)
 {
-    /* getrandom blocks only before the kernel's pool is initialised, long before a server runs */
     size_t got = 0;
     while (got < sizeof(out->b)) {
         ssize_t n = getrandom(out->b + got, sizeof(out->b) - got, 0);
         if (n > 0)
             got += (size_t)n;
+        else if (n < 0 && errno != EINTR)
+            break; /* no getrandom (old kernel, seccomp): the device instead */
     }
+    if (got == sizeof(out->b))
+        return true;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    got = 0;
+    while (got < sizeof(out->b)) {
+        ssize_t n = read(fd, out->b + got, sizeof(out->b) - got);
+        if (n <= 0 && !(n < 0 && errno == EINTR))
+            break;
+        if (n > 0)
+            got += (size_t)n;
+    }
+    close(fd);
+    return got == sizeof(out->b);
 }
 
 HRESULT pcom_create_instance(REFCLSID clsid, const char *url, REFIID iid, void **ppv)

@@ -26,7 +26,7 @@ struct pcomi_client {
     pthread_t reader;
     pthread_mutex_t lock;
     unsigned refs;     /* under clients_lock */
-    bool dead;         /* the connection failed: every call fails at once */
+    atomic_bool dead;  /* the connection failed: every call fails at once */
     uint32_t seq;
     struct pcomi_limits lim;
     struct call_slot slots[PCOMI_MAX_CALLS_IN_FLIGHT];
@@ -101,6 +101,9 @@ static void *reader_main(void *arg)
         pthread_mutex_unlock(&c->lock);
         free(body); /* an answer nobody waits for: the caller gave up, or the peer is confused */
     }
+    /* a protocol error or a CLOSE ends the stream here too, so the server sees the client go and releases
+     * what it held, instead of writing answers nobody reads */
+    pcomi_conn_shutdown(c->conn);
     fail_all(c);
     return NULL;
 }
@@ -118,7 +121,7 @@ HRESULT pcomi_client_get(const char *url, struct pcomi_client **out)
 {
     pthread_mutex_lock(&clients_lock);
     for (struct pcomi_client *c = clients; c; c = c->next) {
-        if (!c->dead && strcmp(c->url, url) == 0) {
+        if (!atomic_load(&c->dead) && strcmp(c->url, url) == 0) {
             c->refs++;
             pthread_mutex_unlock(&clients_lock);
             *out = c;
@@ -156,6 +159,19 @@ HRESULT pcomi_client_get(const char *url, struct pcomi_client **out)
         goto fail_free;
     }
     pthread_mutex_lock(&clients_lock);
+    for (struct pcomi_client *o = clients; o; o = o->next) {
+        if (!atomic_load(&o->dead) && strcmp(o->url, url) == 0) {
+            /* another thread connected to the same URL meanwhile: one connection per URL, keep theirs */
+            o->refs++;
+            pthread_mutex_unlock(&clients_lock);
+            pcomi_conn_shutdown(c->conn);
+            pthread_join(c->reader, NULL);
+            pcomi_conn_close(c->conn);
+            client_free(c);
+            *out = o;
+            return S_OK;
+        }
+    }
     c->next = clients;
     clients = c;
     pthread_mutex_unlock(&clients_lock);
@@ -242,8 +258,9 @@ HRESULT pcomi_client_call(struct pcomi_client *c, const pcomi_oid *oid, const II
         if (!c->slots[i].call_id) {
             s = &c->slots[i];
             c->seq++;
-            uint32_t gen = (c->seq >> SLOT_BITS) + 1; /* never 0, so a call id is never 0 */
-            s->call_id = gen << SLOT_BITS | i;
+            /* the generation wraps within 25 bits and skips 0, so a call id is never 0 (a free slot) */
+            uint32_t gen = (c->seq >> SLOT_BITS) & ((1u << (32 - SLOT_BITS)) - 1);
+            s->call_id = (gen ? gen : 1) << SLOT_BITS | i;
             s->done = false;
             s->body = NULL;
             s->len = 0;
@@ -325,8 +342,7 @@ HRESULT pcomi_client_call(struct pcomi_client *c, const pcomi_oid *oid, const II
         pcom_set_error_message("malformed results from %s", m->name);
         return dhr;
     }
-    pcom_set_error_message(NULL);
-    return hr;
+    return hr; /* a success leaves the message of the last failure alone */
 
 fail:
     pcomi_clear_out(m, frame);
@@ -390,6 +406,11 @@ HRESULT STDMETHODCALLTYPE pcom_proxy_query_interface(void *proxy, REFIID riid, v
         atomic_fetch_add(&p->refs, 1);
         *ppv = p;
         return S_OK;
+    }
+    if (!pcom_find_interface(riid)) {
+        /* without proxy tables here the answer is no, whatever the object supports */
+        pcom_set_error_message("no proxy tables are linked for the requested interface");
+        return E_NOINTERFACE;
     }
     struct pcomi_sys_qi_frame f = {(const GUID *)p->oid.b, riid};
     HRESULT hr = pcomi_client_call(p->client, &system_oid, &pcomi_iid_system, PCOMI_SYS_QUERY_INTERFACE,

@@ -13,10 +13,13 @@ void pcom_set_error_message(const char *fmt, ...)
         message[0] = '\0';
         return;
     }
+    /* formatted aside first: the arguments may include pcom_error_message() itself */
+    char text[PCOMI_MAX_ERROR_MESSAGE];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(message, sizeof(message), fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    memcpy(message, text, sizeof(message));
 }
 
 const char *pcom_error_message(void)

@@ -1031,19 +1031,6 @@ static void free_target(const struct pcom_type *t, void *target, const void *bas
         free_elements(t->elem, target, n, base);
 }
 
-void pcomi_clear_out(const struct pcom_method *m, void *frame)
-{
-    for (uint16_t i = 0; i < m->nparams; i++) {
-        const struct pcom_param *p = &m->params[i];
-        if (!is_out(p) || is_in(p) || p->type->kind != PCOM_KIND_POINTER || p->type->size_is)
-            continue;
-        void *target = *(void **)((uint8_t *)frame + p->offset);
-        uint8_t k = p->type->elem->kind;
-        if (target && (k == PCOM_KIND_POINTER || k == PCOM_KIND_STRING || k == PCOM_KIND_INTERFACE))
-            *(void **)target = NULL;
-    }
-}
-
 /* Elements a caller's top-level [out] target holds: size_is() elements, a conformant struct's count, or
  * one. Taken before anything is decoded, since the reply may change what the expressions read. */
 static uint64_t target_cap(const struct pcom_type *t, const void *target, const void *frame)
@@ -1057,6 +1044,22 @@ static uint64_t target_cap(const struct pcom_type *t, const void *target, const 
         !eval(t->elem->fields[t->elem->count - 1].type->size_is, target, &n))
         return 0;
     return n;
+}
+
+/* After a failed call: every [out]-only target the caller passed is cleared (pointers in it NULL), as COM
+ * requires, so nothing stale looks like a result. */
+void pcomi_clear_out(const struct pcom_method *m, void *frame)
+{
+    for (uint16_t i = 0; i < m->nparams; i++) {
+        const struct pcom_param *p = &m->params[i];
+        if (!is_out(p) || is_in(p) || p->type->kind != PCOM_KIND_POINTER)
+            continue;
+        void *target = *(void **)((uint8_t *)frame + p->offset);
+        size_t size = p->type->elem->size;
+        uint64_t n = !target ? 0 : p->type->size_is ? target_cap(p->type, target, frame) : 1;
+        if (n && size && n <= SIZE_MAX / size)
+            memset(target, 0, (size_t)n * size);
+    }
 }
 
 /* Bytes of a top-level [out] target holding cap elements, to clear it after a failed call. */

@@ -19,7 +19,8 @@ typedef struct {
     uint8_t b[16];
 } pcomi_oid;
 
-void pcomi_random_oid(pcomi_oid *out);
+/* Unguessable: object ids are the only key to an object on a connection. False when no randomness. */
+bool pcomi_random_oid(pcomi_oid *out);
 
 /* Slots of the system object's methods. */
 enum {

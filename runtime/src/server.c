@@ -33,9 +33,12 @@ struct export {
     struct export *next;
 };
 
+#define MAX_EXPORTS_PER_CONNECTION 65536
+
 struct sconn {
     struct pcom_server *srv;
     struct pcomi_conn *conn;
+    size_t nexports;       /* under lock */
     pthread_t reader;
     pthread_mutex_t lock;  /* exports and in_flight */
     pthread_cond_t drained;
@@ -99,6 +102,8 @@ HRESULT pcom_server_create(const struct pcom_server_options *opts, struct pcom_s
         s->opts.max_depth = PCOMI_DEFAULT_MAX_DEPTH;
     if (!s->opts.max_calls_in_flight)
         s->opts.max_calls_in_flight = PCOMI_MAX_CALLS_IN_FLIGHT;
+    if (!s->opts.send_timeout_ms)
+        s->opts.send_timeout_ms = 10000;
     s->lim.max_message = s->opts.max_message;
     s->lim.max_depth = s->opts.max_depth;
     if (pipe2(s->stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
@@ -216,19 +221,32 @@ HRESULT pcomi_sys_create_instance(void *conn, void *frame)
         hr = E_OUTOFMEMORY;
         goto fail;
     }
-    pcomi_random_oid(&e->oid);
+    if (!pcomi_random_oid(&e->oid)) {
+        pcom_set_error_message("no random source for object ids");
+        hr = E_FAIL;
+        goto fail;
+    }
     e->identity = identity;
     e->refs = 1;
     if (FAILED(hr = export_add_iface(e, f->iid, ptr, info)))
         goto fail;
     pthread_mutex_lock(&sc->lock);
+    if (sc->nexports >= MAX_EXPORTS_PER_CONNECTION) {
+        pthread_mutex_unlock(&sc->lock);
+        pcom_set_error_message("a connection may hold at most %d objects", MAX_EXPORTS_PER_CONNECTION);
+        hr = E_OUTOFMEMORY;
+        goto fail;
+    }
     e->next = sc->exports;
     sc->exports = e;
+    sc->nexports++;
     pthread_mutex_unlock(&sc->lock);
     atomic_fetch_add(&sc->srv->live_objects, 1);
     memcpy(f->oid, e->oid.b, 16);
     return S_OK;
 fail:
+    if (e)
+        free(e->ifaces); /* the reference in it is ptr's, released below */
     free(e);
     if (identity)
         IUnknown_Release(identity);
@@ -241,26 +259,47 @@ HRESULT pcomi_sys_query_interface(void *conn, void *frame)
     struct sconn *sc = conn;
     struct pcomi_sys_qi_frame *f = frame;
     const struct pcom_interface_info *info = pcom_find_interface(f->iid);
+    IUnknown *identity = NULL;
     pthread_mutex_lock(&sc->lock);
-    HRESULT hr = S_OK;
     struct export *e = find_export(sc, (const uint8_t *)f->oid);
-    if (!e) {
-        hr = RPC_E_INVALID_DATA;
-        pcom_set_error_message("no such object on this connection");
-    } else if (find_iface(e, f->iid)) {
+    if (e && find_iface(e, f->iid)) {
         e->refs++;
-    } else if (!info) {
-        hr = E_NOINTERFACE;
-    } else {
-        void *ptr = NULL;
-        /* the object's QueryInterface runs under the connection's lock: it must not call back out */
-        hr = IUnknown_QueryInterface(e->identity, f->iid, &ptr);
-        if (SUCCEEDED(hr) && FAILED(hr = export_add_iface(e, f->iid, ptr, info)))
-            IUnknown_Release((IUnknown *)ptr);
-        if (SUCCEEDED(hr))
-            e->refs++;
+        pthread_mutex_unlock(&sc->lock);
+        return S_OK;
+    }
+    if (e) {
+        identity = e->identity;
+        IUnknown_AddRef(identity);
     }
     pthread_mutex_unlock(&sc->lock);
+    if (!identity) {
+        pcom_set_error_message("no such object on this connection");
+        return RPC_E_DISCONNECTED;
+    }
+    if (!info) {
+        IUnknown_Release(identity);
+        pcom_set_error_message("the server has no stub tables for the requested interface");
+        return E_NOINTERFACE;
+    }
+    /* the object's QueryInterface runs without the connection's lock: it may take its own */
+    void *ptr = NULL;
+    HRESULT hr = IUnknown_QueryInterface(identity, f->iid, &ptr);
+    IUnknown_Release(identity);
+    if (FAILED(hr))
+        return hr;
+    pthread_mutex_lock(&sc->lock);
+    e = find_export(sc, (const uint8_t *)f->oid); /* it may have been released meanwhile */
+    if (!e) {
+        hr = RPC_E_DISCONNECTED;
+    } else if (find_iface(e, f->iid)) {
+        e->refs++; /* a concurrent QueryInterface added it first */
+    } else if (SUCCEEDED(hr = export_add_iface(e, f->iid, ptr, info))) {
+        ptr = NULL;
+        e->refs++;
+    }
+    pthread_mutex_unlock(&sc->lock);
+    if (ptr)
+        IUnknown_Release((IUnknown *)ptr);
     return hr;
 }
 
@@ -280,11 +319,13 @@ HRESULT pcomi_sys_release(void *conn, void *frame)
             hr = E_INVALIDARG;
         } else if ((e->refs -= f->count) == 0) {
             *pp = e->next;
+            sc->nexports--;
             gone = e;
         }
         goto out;
     }
-    hr = RPC_E_INVALID_DATA;
+    hr = RPC_E_DISCONNECTED;
+    pcom_set_error_message("no such object on this connection");
 out:
     pthread_mutex_unlock(&sc->lock);
     if (gone)
@@ -300,6 +341,14 @@ struct worker {
     struct pcomi_wbuf out;
 };
 
+/* A send that fails (the peer went, or stopped reading past the send timeout) ends the connection: its
+ * reader wakes, and what the peer held is released. */
+static void conn_send(struct sconn *sc, const struct pcomi_msg_header *h, const struct iovec *iov, int niov)
+{
+    if (pcomi_conn_send(sc->conn, h, iov, niov) < 0)
+        pcomi_conn_shutdown(sc->conn);
+}
+
 static void send_fault(struct sconn *sc, const struct pcomi_msg_header *req, HRESULT hr, const char *msg)
 {
     struct pcomi_msg_header h = {0};
@@ -310,7 +359,7 @@ static void send_fault(struct sconn *sc, const struct pcomi_msg_header *req, HRE
     memcpy(head, &hr, 4);
     memcpy(head + 8, &n, 4);
     struct iovec iov[2] = {{head, 12}, {(void *)msg, n}};
-    pcomi_conn_send(sc->conn, &h, iov, n ? 2 : 1);
+    conn_send(sc, &h, iov, n ? 2 : 1);
 }
 
 static void run_call(struct worker *w, struct job *j)
@@ -391,7 +440,7 @@ static void run_call(struct worker *w, struct job *j)
     /* a failed call carries only its HRESULT */
     size_t len = SUCCEEDED(hr) ? w->out.len : 8;
     struct iovec iov = {w->out.data, len};
-    pcomi_conn_send(sc->conn, &rh, &iov, 1);
+    conn_send(sc, &rh, &iov, 1);
 out:
     if (hold)
         IUnknown_Release(hold);
@@ -443,12 +492,18 @@ static void *conn_main(void *arg)
     for (;;) {
         struct pcomi_msg_header h;
         void *body = NULL;
-        if (pcomi_conn_recv(sc->conn, &h, &body, s->lim.max_message) < 0)
+        int err = pcomi_conn_recv(sc->conn, &h, &body, s->lim.max_message);
+        if (err == -EPROTONOSUPPORT) {
+            /* a peer of another protocol version is told so before the connection closes */
+            struct pcomi_msg_header none = {0};
+            send_fault(sc, &none, RPC_E_VERSION_MISMATCH, "this server speaks pcom wire version 1");
+        }
+        if (err < 0)
             break;
         if (h.type == PCOMI_MSG_PING) {
             struct pcomi_msg_header pong = h;
             pong.type = PCOMI_MSG_PONG;
-            pcomi_conn_send(sc->conn, &pong, NULL, 0);
+            conn_send(sc, &pong, NULL, 0);
             free(body);
             continue;
         }
@@ -552,6 +607,7 @@ static void *accept_main(void *arg)
         }
         sc->srv = s;
         sc->conn = conn;
+        pcomi_stream_set_send_timeout(conn, s->opts.send_timeout_ms);
         pthread_mutex_init(&sc->lock, NULL);
         pthread_cond_init(&sc->drained, NULL);
         pthread_mutex_lock(&s->lock);

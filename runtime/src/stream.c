@@ -2,6 +2,7 @@
 #include "transport.h"
 
 #include <errno.h>
+#include <sys/time.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@ struct stream_conn {
 
     pthread_mutex_t send_lock; /* one message at a time on the wire */
     bool send_broken;          /* a send failed part-way: the stream is not at a message boundary */
+    atomic_bool send_timeout;  /* SO_SNDTIMEO is set: a send that cannot progress fails with -ETIMEDOUT */
 
     int recv_err; /* sticky: once the receive side is off a message boundary it stays broken */
     uint8_t *buf; /* read-ahead: bytes [start, end) are received and not yet consumed */
@@ -160,6 +162,16 @@ static int wait_writable(int fd)
     return 0;
 }
 
+int pcomi_stream_set_send_timeout(struct pcomi_conn *base, unsigned ms)
+{
+    struct stream_conn *c = (struct stream_conn *)base;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    if (setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+        return -errno;
+    atomic_store(&c->send_timeout, ms != 0);
+    return 0;
+}
+
 int pcomi_stream_send(struct pcomi_conn *base, const uint8_t hdr[PCOMI_MSG_HEADER_SIZE], const struct iovec *body,
                       int niov)
 {
@@ -192,7 +204,9 @@ int pcomi_stream_send(struct pcomi_conn *base, const uint8_t hdr[PCOMI_MSG_HEADE
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if ((errno == EAGAIN || errno == EWOULDBLOCK) && atomic_load(&c->send_timeout)) {
+                rc = -ETIMEDOUT; /* the peer stopped reading for longer than allowed */
+            } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 rc = wait_writable(c->fd);
                 if (rc == 0)
                     continue;

@@ -10,6 +10,7 @@
 static const struct pcomi_transport *const transports[] = {
     &pcomi_unix_transport,
     &pcomi_tcp_transport,
+    &pcomi_pipe_transport,
 };
 
 /* ---- header codec: explicit little-endian bytes, so the code is right on any host ---- */

@@ -59,10 +59,12 @@ int pcomi_msg_decode_header(const uint8_t in[PCOMI_MSG_HEADER_SIZE], struct pcom
 
 /* ---- Connections and listeners ----
  *
- * URLs: unix:/absolute/path, unix:@abstract-name, tcp://host:port, tcp://[ipv6]:port. A tcp port 0 asks a listener
- * for any free port. Errors are negative errno values: -EINVAL for a malformed URL, -EPROTONOSUPPORT for an unknown
- * scheme, -ENAMETOOLONG for a unix name that does not fit sockaddr_un, -EHOSTUNREACH for a host name that does not
- * resolve, otherwise what the system call said (-ECONNREFUSED, -EADDRINUSE, -ENOENT, ...). */
+ * URLs: unix:/absolute/path, unix:@abstract-name, tcp://host:port, tcp://[ipv6]:port, and pipe:program args (connect
+ * starts the program as a child on a socketpair; a listener "pipe:" serves the fd named by PCOM_PIPE_FD). A tcp port
+ * 0 asks a listener for any free port. Errors are negative errno values: -EINVAL for a malformed URL,
+ * -EPROTONOSUPPORT for an unknown scheme, -ENAMETOOLONG for a unix name that does not fit sockaddr_un, -EHOSTUNREACH
+ * for a host name that does not resolve, otherwise what the system call said (-ECONNREFUSED, -EADDRINUSE, -ENOENT,
+ * ...). */
 
 struct pcomi_conn;
 struct pcomi_listener;
@@ -155,6 +157,7 @@ struct pcomi_listener {
 
 extern const struct pcomi_transport pcomi_unix_transport;
 extern const struct pcomi_transport pcomi_tcp_transport;
+extern const struct pcomi_transport pcomi_pipe_transport; /* transport_pipe.c: a child server on a socketpair */
 
 /* Address parsers, separate from listen/connect so tests can check them. pcomi_unix_parse fills a sockaddr_un (an
  * abstract name starts with a NUL byte and is not NUL-terminated) and its length. pcomi_tcp_parse returns the host
@@ -183,6 +186,9 @@ int pcomi_stream_send(struct pcomi_conn *c, const uint8_t hdr[PCOMI_MSG_HEADER_S
                       int niov);
 int pcomi_stream_recv(struct pcomi_conn *c, struct pcomi_msg_header *h, void **body, size_t max_body);
 void pcomi_stream_shutdown(struct pcomi_conn *c);
+/* A send blocked for longer than ms (the peer stopped reading) fails with -ETIMEDOUT and breaks the
+ * stream; 0 waits forever. Every transport's connection is a stream, so servers call this on any. */
+int pcomi_stream_set_send_timeout(struct pcomi_conn *c, unsigned ms);
 void pcomi_stream_close(struct pcomi_conn *c);
 
 #endif

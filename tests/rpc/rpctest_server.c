@@ -375,6 +375,10 @@ int main(int argc, char **argv)
         opts.workers = (unsigned)atoi(argv[2]);
         first = 3;
     }
+    /* the tests shorten the send timeout through the environment, to see a stalled client dropped */
+    const char *timeout = getenv("RPCTEST_SEND_TIMEOUT_MS");
+    if (timeout)
+        opts.send_timeout_ms = (unsigned)atoi(timeout);
     if (first >= argc) {
         fprintf(stderr, "usage: %s [--workers N] URL...\n", argv[0]);
         return 2;

@@ -154,6 +154,68 @@ static int group_teardown(void **state)
     return rc == 0 && leaked == 0 ? 0 : -1;
 }
 
+/* ---- the group over pipe: the client starts the server itself, as its child ---- */
+
+static char pipe_url[512];
+
+/* True once pid is gone (exited and reaped by the runtime) within 2 s. */
+static bool child_gone(pid_t pid)
+{
+    double t0 = now_s();
+    while (now_s() - t0 < 2.0) {
+        if (kill(pid, 0) < 0 && errno == ESRCH)
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+static int setup_pipe(void **state)
+{
+    struct group *g = calloc(1, sizeof(*g));
+    snprintf(pipe_url, sizeof(pipe_url), "pipe:%s --workers 4 pipe:", server_path);
+    g->url = pipe_url;
+    HRESULT hr = pcom_create_instance(&CLSID_RpcTest, g->url, &IID_IRpcTest, (void **)&g->t);
+    if (FAILED(hr)) {
+        fprintf(stderr, "create_instance(%s): 0x%08x %s\n", g->url, (unsigned)hr, pcom_error_message());
+        free(g);
+        return -1;
+    }
+    IRpcOther *other = NULL;
+    uint32_t pid = 0;
+    hr = IRpcTest_QueryInterface(g->t, &IID_IRpcOther, (void **)&other);
+    if (SUCCEEDED(hr)) {
+        hr = IRpcOther_Whoami(other, &pid);
+        IRpcOther_Release(other);
+    }
+    if (FAILED(hr) || pid == 0 || pid == (uint32_t)getpid()) {
+        fprintf(stderr, "Whoami over pipe: 0x%08x, pid %u\n", (unsigned)hr, (unsigned)pid);
+        IRpcTest_Release(g->t);
+        free(g);
+        return -1;
+    }
+    g->srv.pid = (pid_t)pid; /* only for query_interface: there is no server for server_stop here */
+    g->blocks_before = pcom_alloc_live_blocks();
+    *state = g;
+    return 0;
+}
+
+/* The last Release closes the connection: the child sees EOF, stops, and the runtime reaps it. */
+static int pipe_teardown(void **state)
+{
+    struct group *g = *state;
+    pid_t pid = g->srv.pid;
+    IRpcTest_Release(g->t);
+    bool gone = child_gone(pid);
+    long leaked = pcom_alloc_live_blocks() - g->blocks_before;
+    free(g);
+    if (!gone)
+        fprintf(stderr, "the pipe server %d is still there after the last Release\n", (int)pid);
+    if (leaked)
+        fprintf(stderr, "%ld pcom_alloc blocks leaked by the client\n", leaked);
+    return gone && leaked == 0 ? 0 : -1;
+}
+
 #define G ((struct group *)*state)
 
 static void null_call(void **state)
@@ -644,6 +706,53 @@ static void activation_errors(void **state)
     assert_int_equal(server_stop(&srv), 0);
 }
 
+static int open_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 1024; fd++)
+        n += fcntl(fd, F_GETFD) >= 0;
+    return n;
+}
+
+/* A pipe server that dies fails the calls in flight at once, and its child is reaped. */
+static void pipe_child_killed(void **state)
+{
+    (void)state;
+    int fds_before = open_fds();
+    char url[512];
+    snprintf(url, sizeof(url), "pipe:%s pipe:", server_path);
+    IRpcTest *t;
+    assert_int_equal(pcom_create_instance(&CLSID_RpcTest, url, &IID_IRpcTest, (void **)&t), S_OK);
+    IRpcOther *other;
+    assert_int_equal(IRpcTest_QueryInterface(t, &IID_IRpcOther, (void **)&other), S_OK);
+    uint32_t pid = 0;
+    assert_int_equal(IRpcOther_Whoami(other, &pid), S_OK);
+    assert_true(pid != 0 && pid != (uint32_t)getpid());
+    struct sleeper s = {t, 10000, S_OK, 0};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, sleeper_main, &s), 0);
+    usleep(200000);
+    double killed = now_s();
+    assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+    pthread_join(th, NULL);
+    assert_int_equal(s.hr, RPC_E_DISCONNECTED);
+    assert_true(s.ended - killed < 1.0);
+    assert_int_equal(IRpcTest_Null(t), RPC_E_DISCONNECTED);
+    IRpcOther_Release(other);
+    IRpcTest_Release(t);
+    assert_true(child_gone((pid_t)pid));
+    /* a program that cannot be started: creation fails, nothing is left behind */
+    void *p = (void *)1;
+    assert_int_equal(pcom_create_instance(&CLSID_RpcTest, "pipe:/nonexistent/pcom-server pipe:", &IID_IRpcTest, &p),
+                     RPC_E_DISCONNECTED);
+    assert_null(p);
+    assert_int_equal(pcom_create_instance(&CLSID_RpcTest, "pipe:", &IID_IRpcTest, &p), E_INVALIDARG);
+    assert_int_equal(pcom_create_instance(&CLSID_RpcTest, "pipe:   ", &IID_IRpcTest, &p), E_INVALIDARG);
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1); /* no zombie, no child at all */
+    assert_int_equal(errno, ECHILD);
+    assert_int_equal(open_fds(), fds_before);
+}
+
 /* ---- hostile peers ---- */
 
 static int raw_connect(const struct server *srv)
@@ -771,6 +880,42 @@ static void hostile_peers(void **state)
     assert_int_equal(server_stop(&srv), 0);
 }
 
+/* A peer that sends requests and never reads its answers must not freeze the server: once a reply
+ * cannot be sent for the send timeout, that connection is dropped and everyone else is served. */
+static void stalled_reader_dropped(void **state)
+{
+    (void)state;
+    struct server srv;
+    setenv("RPCTEST_SEND_TIMEOUT_MS", "300", 1);
+    server_start(&srv, 2);
+    unsetenv("RPCTEST_SEND_TIMEOUT_MS");
+    IRpcTest *good;
+    assert_int_equal(pcom_create_instance(&CLSID_RpcTest, srv.unix_url, &IID_IRpcTest, (void **)&good), S_OK);
+    int fd = raw_connect(&srv);
+    uint8_t forged[16];
+    memset(forged, 0x5a, sizeof(forged));
+    uint8_t h[56];
+    int sent = 0;
+    /* requests for an unknown object: each is answered with a fault nobody reads */
+    for (int i = 0; i < 40000; i++) {
+        header(h, 1, (uint32_t)i + 1, 0, 3, forged, &IID_IRpcTest);
+        struct pollfd p = {fd, POLLOUT, 0};
+        if (poll(&p, 1, 2000) <= 0 || write(fd, h, 56) != 56)
+            break; /* the server stopped reading from us, or dropped us: either way, enough */
+        sent++;
+    }
+    assert_true(sent > 10);
+    double t0 = now_s();
+    assert_int_equal(IRpcTest_Null(good), S_OK);
+    assert_true(now_s() - t0 < 5.0);
+    assert_true(closed_by_peer(fd)); /* the server gave up on the stalled connection */
+    close(fd);
+    IRpcTest_Release(good);
+    t0 = now_s();
+    assert_int_equal(server_stop(&srv), 0);
+    assert_true(now_s() - t0 < 5.0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -804,9 +949,12 @@ int main(int argc, char **argv)
         cmocka_unit_test(client_limits),
         cmocka_unit_test(activation_errors),
         cmocka_unit_test(hostile_peers),
+        cmocka_unit_test(stalled_reader_dropped),
+        cmocka_unit_test(pipe_child_killed),
     };
     int rc = cmocka_run_group_tests_name("rpc over unix", shapes, setup_unix, group_teardown);
     rc |= cmocka_run_group_tests_name("rpc over tcp", shapes, setup_tcp, group_teardown);
+    rc |= cmocka_run_group_tests_name("rpc over pipe", shapes, setup_pipe, pipe_teardown);
     rc |= cmocka_run_group_tests_name("rpc failures", failures, NULL, NULL);
     return rc;
 }

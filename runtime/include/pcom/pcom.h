@@ -79,6 +79,7 @@ struct pcom_server_options {
     size_t max_message;         /* largest message body accepted; 0: 64 MiB */
     unsigned max_depth;         /* nesting of arguments; 0: 64 */
     unsigned max_calls_in_flight; /* per connection; 0: 128 */
+    unsigned send_timeout_ms;   /* a client that stops reading this long loses its connection; 0: 10 s */
 };
 
 HRESULT pcom_server_create(const struct pcom_server_options *opts, struct pcom_server **out);
