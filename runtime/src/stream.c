@@ -13,6 +13,9 @@
 /* Read-ahead buffer per connection. One recv into it usually brings a header, its body and often the next header, so
  * a small message costs one system call. Bodies at least this large are read straight into their own buffer. */
 #define STREAM_RECV_BUF (16 * 1024)
+/* Body bytes allocated when a header arrives; a longer body grows as its bytes come. */
+#define STREAM_BODY_FIRST ((size_t)1 << 20)
+
 /* iovecs handed to one sendmsg; a longer body is sent in several calls without copying the caller's array. */
 #define STREAM_IOV_WINDOW 64
 
@@ -291,8 +294,11 @@ int pcomi_stream_recv(struct pcomi_conn *base, struct pcomi_msg_header *h, void 
     if (rc < 0)
         goto mark_broken;
     size_t len = hdr.body_len;
+    /* A large body is allocated as its bytes arrive, not all at once on the word of a header: a peer
+     * cannot make the process hold max_body per connection by sending headers alone. */
+    size_t cap = len < STREAM_BODY_FIRST ? len : STREAM_BODY_FIRST;
     if (len > 0) {
-        b = malloc(len);
+        b = malloc(cap);
         /* The header stays unconsumed, so the caller may free memory and call again. */
         if (!b)
             return -ENOMEM;
@@ -311,9 +317,22 @@ int pcomi_stream_recv(struct pcomi_conn *base, struct pcomi_msg_header *h, void 
     /* The rest of the body. The buffer is empty from here on (everything in it was body). A short remainder is read
      * together with whatever follows it into the buffer, in one call; a long one straight into the body. */
     while (got < len) {
+        if (got == cap || len - got < STREAM_RECV_BUF) {
+            size_t grow = len - got < STREAM_RECV_BUF ? len : (cap * 2 < len ? cap * 2 : len);
+            if (grow > cap) {
+                uint8_t *nb = realloc(b, grow);
+                if (!nb) {
+                    rc = -ENOMEM; /* mid-message: the stream cannot go on */
+                    goto free_body;
+                }
+                b = nb;
+                cap = grow;
+            }
+        }
         size_t want = len - got;
         ssize_t n;
         if (want >= STREAM_RECV_BUF) {
+            want = cap - got;
             n = recv_some(c->fd, b + got, want, MSG_WAITALL);
         } else {
             struct iovec iov[2] = {{b + got, want}, {c->buf, STREAM_RECV_BUF}};
