@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/uio.h>
 
+struct proxy;
+
 struct call_slot {
     pthread_cond_t cond;
     uint32_t call_id; /* 0: free */
@@ -29,6 +31,7 @@ struct pcomi_client {
     atomic_bool dead;  /* the connection failed: every call fails at once */
     uint32_t seq;
     struct pcomi_limits lim;
+    struct proxy *proxies; /* under lock: live proxies made through this connection, oldest first */
     struct call_slot slots[PCOMI_MAX_CALLS_IN_FLIGHT];
     struct pcomi_client *next;
 };
@@ -363,10 +366,37 @@ struct proxy {
     struct pcomi_client *client;
     pcomi_oid oid;
     const struct pcom_interface_info *info;
+    struct proxy *next; /* in client->proxies */
 };
 
-HRESULT pcomi_proxy_create(struct pcomi_client *c, const pcomi_oid *oid, const IID *iid, void **out)
+/* A reference to a proxy found in the list, unless its count already reached 0 (it is being freed). */
+static bool try_ref(struct proxy *p)
 {
+    unsigned long r = atomic_load(&p->refs);
+    while (r && !atomic_compare_exchange_weak(&p->refs, &r, r + 1))
+        ;
+    return r != 0;
+}
+
+/* The live proxy of an object for an interface (iid NULL: its oldest proxy, which stands for its
+ * identity), with a reference, or NULL. */
+static struct proxy *find_proxy(struct pcomi_client *c, const pcomi_oid *oid, const IID *iid)
+{
+    struct proxy *found = NULL;
+    pthread_mutex_lock(&c->lock);
+    for (struct proxy *q = c->proxies; q && !found; q = q->next)
+        if (memcmp(q->oid.b, oid->b, 16) == 0 && (!iid || pcom_guid_equal(q->info->iid, iid)) && try_ref(q))
+            found = q;
+    pthread_mutex_unlock(&c->lock);
+    return found;
+}
+
+/* Creates a proxy holding one reference the server counted, unless one for the same object and interface
+ * is alive: then that one is returned with a reference added, *dup set, and the caller gives the server's
+ * extra reference back. */
+static HRESULT proxy_create(struct pcomi_client *c, const pcomi_oid *oid, const IID *iid, void **out, bool *dup)
+{
+    *dup = false;
     const struct pcom_interface_info *info = pcom_find_interface(iid);
     if (!info) {
         pcom_set_error_message("no proxy tables are linked for this interface");
@@ -380,8 +410,38 @@ HRESULT pcomi_proxy_create(struct pcomi_client *c, const pcomi_oid *oid, const I
     p->client = c;
     p->oid = *oid;
     p->info = info;
+    pthread_mutex_lock(&c->lock);
+    struct proxy **tail = &c->proxies;
+    for (; *tail; tail = &(*tail)->next) {
+        struct proxy *q = *tail;
+        if (memcmp(q->oid.b, oid->b, 16) == 0 && pcom_guid_equal(q->info->iid, iid) && try_ref(q)) {
+            /* another thread unmarshaled the same interface meanwhile: one proxy per interface */
+            pthread_mutex_unlock(&c->lock);
+            free(p);
+            *dup = true;
+            *out = q;
+            return S_OK;
+        }
+    }
+    *tail = p;
+    pthread_mutex_unlock(&c->lock);
     *out = p;
     return S_OK;
+}
+
+HRESULT pcomi_proxy_create(struct pcomi_client *c, const pcomi_oid *oid, const IID *iid, void **out)
+{
+    bool dup;
+    HRESULT hr = proxy_create(c, oid, iid, out, &dup);
+    if (SUCCEEDED(hr) && dup) {
+        /* a fresh object id cannot have a proxy yet; should it, the extra server reference goes back */
+        struct pcomi_sys_release_frame r = {(const GUID *)oid->b, 1};
+        static const pcomi_oid none;
+        pcomi_client_call(c, &none, &pcomi_iid_system, PCOMI_SYS_RELEASE, &pcomi_sys_methods[PCOMI_SYS_RELEASE],
+                          &r);
+        pcomi_client_put(c);
+    }
+    return hr;
 }
 
 HRESULT pcom_proxy_invoke(void *proxy, const struct pcom_interface_info *info, uint16_t method, void *frame)
@@ -402,9 +462,15 @@ HRESULT STDMETHODCALLTYPE pcom_proxy_query_interface(void *proxy, REFIID riid, v
     *ppv = NULL;
     if (!riid)
         return E_POINTER;
-    if (pcom_guid_equal(riid, &IID_IUnknown) || pcom_guid_equal(riid, p->info->iid)) {
+    if (pcom_guid_equal(riid, p->info->iid)) {
         atomic_fetch_add(&p->refs, 1);
         *ppv = p;
+        return S_OK;
+    }
+    /* COM identity: IUnknown through any proxy of one object is one pointer, and so is any one interface */
+    struct proxy *q = find_proxy(p->client, &p->oid, pcom_guid_equal(riid, &IID_IUnknown) ? NULL : riid);
+    if (q) {
+        *ppv = q;
         return S_OK;
     }
     if (!pcom_find_interface(riid)) {
@@ -421,8 +487,9 @@ HRESULT STDMETHODCALLTYPE pcom_proxy_query_interface(void *proxy, REFIID riid, v
     pthread_mutex_lock(&clients_lock);
     p->client->refs++;
     pthread_mutex_unlock(&clients_lock);
-    hr = pcomi_proxy_create(p->client, &p->oid, riid, ppv);
-    if (FAILED(hr)) {
+    bool dup;
+    hr = proxy_create(p->client, &p->oid, riid, ppv, &dup);
+    if (FAILED(hr) || dup) {
         struct pcomi_sys_release_frame r = {(const GUID *)p->oid.b, 1};
         pcomi_client_call(p->client, &system_oid, &pcomi_iid_system, PCOMI_SYS_RELEASE,
                           &pcomi_sys_methods[PCOMI_SYS_RELEASE], &r);
@@ -443,6 +510,15 @@ ULONG STDMETHODCALLTYPE pcom_proxy_release(void *proxy)
     unsigned long left = atomic_fetch_sub(&p->refs, 1) - 1;
     if (left)
         return (ULONG)left;
+    /* at 0 nobody can take a reference again (try_ref), so it only has to leave the list */
+    struct pcomi_client *c = p->client;
+    pthread_mutex_lock(&c->lock);
+    for (struct proxy **pp = &c->proxies; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    pthread_mutex_unlock(&c->lock);
     /* the last local reference: give the server's back; a dead connection already released it */
     struct pcomi_sys_release_frame r = {(const GUID *)p->oid.b, 1};
     pcomi_client_call(p->client, &system_oid, &pcomi_iid_system, PCOMI_SYS_RELEASE,

@@ -460,8 +460,20 @@ static void query_interface(void **state)
     uint32_t pid = 0;
     assert_int_equal(IRpcOther_Whoami(other, &pid), S_OK);
     assert_int_equal(pid, (uint32_t)G->srv.pid);
-    IUnknown *unk = NULL;
+    /* COM identity: IUnknown through either interface is one pointer; one interface, one proxy */
+    IUnknown *unk = NULL, *unk2 = NULL;
     assert_int_equal(IRpcTest_QueryInterface(G->t, &IID_IUnknown, (void **)&unk), S_OK);
+    assert_int_equal(IRpcOther_QueryInterface(other, &IID_IUnknown, (void **)&unk2), S_OK);
+    assert_ptr_equal(unk, unk2);
+    IRpcOther *other2 = NULL;
+    assert_int_equal(IRpcTest_QueryInterface(G->t, &IID_IRpcOther, (void **)&other2), S_OK);
+    assert_ptr_equal(other, other2);
+    IRpcTest *back = NULL;
+    assert_int_equal(IRpcOther_QueryInterface(other, &IID_IRpcTest, (void **)&back), S_OK);
+    assert_ptr_equal(back, G->t);
+    IRpcTest_Release(back);
+    IRpcOther_Release(other2);
+    IUnknown_Release(unk2);
     IUnknown_Release(unk);
     void *none = (void *)1;
     assert_int_equal(IRpcTest_QueryInterface(G->t, &IID_IClassFactory, &none), E_NOINTERFACE);
