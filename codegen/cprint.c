@@ -312,13 +312,7 @@ void cg_print_decl(struct gen_ctx *g, struct sbuf *b, struct idl_type *t, const 
 
 const char *cg_method_c_name(struct gen_ctx *g, struct idl_decl *m)
 {
-    if (idl_has_attr(&m->attrs, "propget"))
-        return idl_printf(g->c->arena, "get_%s", m->name);
-    if (idl_has_attr(&m->attrs, "propput"))
-        return idl_printf(g->c->arena, "put_%s", m->name);
-    if (idl_has_attr(&m->attrs, "propputref"))
-        return idl_printf(g->c->arena, "putref_%s", m->name);
-    return m->name;
+    return idl_method_c_name(g->c, m);
 }
 
 void cg_guid_initializer(struct sbuf *b, const uint8_t u[16])

@@ -1710,11 +1710,6 @@ static struct tref agg_desc(struct gp *gp, struct idl_decl *d)
 
 /* ---- methods ---- */
 
-static bool is_hresult(struct idl_type *t)
-{
-    return t && t->kind == TY_NAMED && t->decl && t->decl->name && strcmp(t->decl->name, "HRESULT") == 0;
-}
-
 /* The type a parameter has in its frame: an array decays to a pointer, top-level const goes. */
 static struct idl_type *frame_type(struct gp *gp, struct idl_type *t)
 {
@@ -1753,7 +1748,7 @@ static struct method_info *gen_method(struct gp *gp, struct idl_decl *wire)
     idl_vec_push(gp->a, &gp->methods, mi);
     const char *iname = iface_of_method(wire);
     const char *cname = cg_method_c_name(gp->g, wire);
-    if (!is_hresult(wire->type)) {
+    if (!idl_type_is_hresult(wire->type)) {
         mi->why = idl_printf(gp->a, "%s does not return HRESULT, so a failed call could not be reported", cname);
         return mi;
     }
@@ -1910,7 +1905,7 @@ static void print_refusal(struct gp *gp, struct sbuf *b, struct idl_decl *m)
 {
     print_unused(b, m);
     struct idl_type *r = idl_type_resolve(m->type);
-    if (is_hresult(m->type)) {
+    if (idl_type_is_hresult(m->type)) {
         sb_puts(b, "    return E_NOTIMPL;\n");
     } else if (idl_type_is_void(m->type) && !idl_type_is_pointer(m->type)) {
         /* nothing to return */

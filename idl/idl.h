@@ -311,6 +311,9 @@ bool idl_type_is_void(struct idl_type *t);
 bool idl_type_is_guid(struct idl_type *t);      /* GUID/IID/CLSID struct */
 bool idl_type_is_char(struct idl_type *t);      /* char, wchar_t, byte-sized string element */
 const char *idl_base_name(enum idl_base b);     /* IDL spelling of a base type */
+bool idl_type_is_hresult(struct idl_type *t);   /* HRESULT, or a typedef of it */
+/* The name of a method in the C binding: get_/put_/putref_ for property methods, as MIDL does. */
+const char *idl_method_c_name(struct idl_compiler *c, struct idl_decl *m);
 
 /* ---- expressions ---- */
 

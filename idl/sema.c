@@ -628,16 +628,6 @@ static void check_type_defs(struct sema *s, struct idl_type *t)
 
 /* ---- interfaces and methods ---- */
 
-static bool is_hresult(struct idl_type *t)
-{
-    for (int guard = 0; t && t->kind == TY_NAMED && t->decl && guard < 64; guard++) {
-        if (t->decl->name && strcmp(t->decl->name, "HRESULT") == 0)
-            return true;
-        t = t->decl->type;
-    }
-    return false;
-}
-
 static bool contains_function_pointer(struct idl_type *t)
 {
     for (int guard = 0; t && guard < 64; guard++) {
@@ -661,7 +651,7 @@ static void check_method(struct sema *s, struct idl_decl *iface, struct idl_decl
     bool local = idl_has_attr(&m->attrs, "local");
     remotable = remotable && !local;
     struct scope sc = {&m->members, "parameter"};
-    if (remotable && m->kind == DECL_METHOD && !is_hresult(m->type) && !idl_has_attr(&m->attrs, "call_as"))
+    if (remotable && m->kind == DECL_METHOD && !idl_type_is_hresult(m->type) && !idl_has_attr(&m->attrs, "call_as"))
         idl_warning(s->c, m->loc, "remotable method '%s' does not return HRESULT", m->name);
     for (size_t i = 0; i < m->members.len; i++) {
         struct idl_decl *p = m->members.items[i];
@@ -724,17 +714,6 @@ static void check_method(struct sema *s, struct idl_decl *iface, struct idl_decl
     }
 }
 
-static const char *method_c_name(struct idl_compiler *c, struct idl_decl *m)
-{
-    if (idl_has_attr(&m->attrs, "propget"))
-        return idl_printf(c->arena, "get_%s", m->name);
-    if (idl_has_attr(&m->attrs, "propput"))
-        return idl_printf(c->arena, "put_%s", m->name);
-    if (idl_has_attr(&m->attrs, "propputref"))
-        return idl_printf(c->arena, "putref_%s", m->name);
-    return m->name;
-}
-
 static void check_items(struct sema *s, struct idl_vec *items, struct idl_decl *parent);
 
 static void check_interface(struct sema *s, struct idl_decl *d)
@@ -789,10 +768,10 @@ static void check_interface(struct sema *s, struct idl_decl *d)
         check_method(s, d, m, remotable);
         if (!idl_has_attr(&m->attrs, "call_as"))
             slots++;
-        const char *cname = method_c_name(s->c, m);
+        const char *cname = idl_method_c_name(s->c, m);
         for (size_t k = 0; k < i; k++) {
             struct idl_decl *o = d->members.items[k];
-            if ((o->kind == DECL_METHOD || o->kind == DECL_FUNCTION) && strcmp(method_c_name(s->c, o), cname) == 0) {
+            if ((o->kind == DECL_METHOD || o->kind == DECL_FUNCTION) && strcmp(idl_method_c_name(s->c, o), cname) == 0) {
                 idl_error(s->c, m->loc, "duplicate method '%s' in interface '%s'", cname, d->name);
                 idl_note(s->c, o->loc, "previous declaration of '%s' is here", cname);
             }
@@ -802,7 +781,7 @@ static void check_interface(struct sema *s, struct idl_decl *d)
             for (size_t k = 0; k < bb->members.len; k++) {
                 struct idl_decl *o = bb->members.items[k];
                 if ((o->kind == DECL_METHOD || o->kind == DECL_FUNCTION) &&
-                    strcmp(method_c_name(s->c, o), cname) == 0)
+                    strcmp(idl_method_c_name(s->c, o), cname) == 0)
                     idl_error(s->c, m->loc, "method '%s' of '%s' hides the method of base interface '%s'", cname,
                               d->name, bb->name);
             }

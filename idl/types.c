@@ -86,6 +86,28 @@ bool idl_type_is_char(struct idl_type *t)
     }
 }
 
+bool idl_type_is_hresult(struct idl_type *t)
+{
+    /* through typedefs of it, as `typedef HRESULT MYRESULT;` */
+    for (int guard = 0; t && t->kind == TY_NAMED && t->decl && guard < 64; guard++) {
+        if (t->decl->name && strcmp(t->decl->name, "HRESULT") == 0)
+            return true;
+        t = t->decl->type;
+    }
+    return false;
+}
+
+const char *idl_method_c_name(struct idl_compiler *c, struct idl_decl *m)
+{
+    if (idl_has_attr(&m->attrs, "propget"))
+        return idl_printf(c->arena, "get_%s", m->name);
+    if (idl_has_attr(&m->attrs, "propput"))
+        return idl_printf(c->arena, "put_%s", m->name);
+    if (idl_has_attr(&m->attrs, "propputref"))
+        return idl_printf(c->arena, "putref_%s", m->name);
+    return m->name;
+}
+
 const char *idl_base_name(enum idl_base b)
 {
     static const char *const names[] = {

@@ -251,6 +251,7 @@ HRESULT pcomi_client_call(struct pcomi_client *c, const pcomi_oid *oid, const II
     pthread_mutex_lock(&c->lock);
     if (c->dead) {
         pthread_mutex_unlock(&c->lock);
+        pcom_set_error_message("the connection to %s was lost", c->url);
         hr = RPC_E_DISCONNECTED;
         goto fail;
     }

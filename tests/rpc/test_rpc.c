@@ -412,6 +412,9 @@ static void failures_carry_messages(void **state)
 {
     assert_int_equal(IRpcTest_Fail(G->t, E_ACCESSDENIED, "the vault is closed"), E_ACCESSDENIED);
     assert_string_equal(pcom_error_message(), "the vault is closed");
+    /* the message is that of the last failed call: a success in between leaves it */
+    assert_int_equal(IRpcTest_Null(G->t), S_OK);
+    assert_string_equal(pcom_error_message(), "the vault is closed");
     assert_int_equal(IRpcTest_Fail(G->t, E_FAIL, ""), E_FAIL);
     assert_string_equal(pcom_error_message(), "");
     assert_int_equal(IRpcTest_Fail(G->t, S_FALSE, ""), S_FALSE);
@@ -841,6 +844,21 @@ static void hostile_peers(void **state)
     header(h, 1, 1, 0xfffffff0u, 3, NULL, NULL);
     fd = raw_connect(&srv);
     assert_int_equal(write(fd, h, 56), 56);
+    assert_true(closed_by_peer(fd));
+    close(fd);
+
+    /* another protocol version: told so with a fault, then closed */
+    header(h, 1, 1, 0, 3, NULL, NULL);
+    h[4] = 2;
+    fd = raw_connect(&srv);
+    assert_int_equal(write(fd, h, 56), 56);
+    uint8_t vreply[56 + 64];
+    ssize_t vn = read(fd, vreply, sizeof(vreply));
+    assert_true(vn >= 56 + 12);
+    assert_int_equal(vreply[5], 3); /* FAULT */
+    HRESULT vhr;
+    memcpy(&vhr, vreply + 56, 4);
+    assert_int_equal(vhr, RPC_E_VERSION_MISMATCH);
     assert_true(closed_by_peer(fd));
     close(fd);
 

@@ -612,6 +612,24 @@ static void refusals_are_explicit(void **state)
     free(h);
 }
 
+/* A typedef of HRESULT is an HRESULT: such a method is remoted like any other. */
+static void hresult_typedefs_are_remoted(void **state)
+{
+    (void)state;
+    struct harness *h = calloc(1, sizeof(*h));
+    char *p = generate(h, "import \"pcom.idl\";\n"
+                          "typedef HRESULT STATUS;\n"
+                          "[object, uuid(3c2b1a00-0000-4000-8000-0000000000a2)]\n"
+                          "interface IStat : IUnknown { STATUS Ping([in] long x); }\n");
+    assert_non_null(p);
+    assert_null(strstr(p, "not remoted"));
+    assert_non_null(strstr(p, "struct IStat_Ping_frame"));
+    assert_non_null(strstr(p, "IStat_Ping_invoke"));
+    free(p);
+    harness_free(h);
+    free(h);
+}
+
 static void generated_names_avoid_the_idls(void **state)
 {
     (void)state;
@@ -667,6 +685,7 @@ int main(void)
         cmocka_unit_test(proxy_slots_pack_a_frame_for_their_slot),
         cmocka_unit_test(call_as_goes_through_the_applications_halves),
         cmocka_unit_test(refusals_are_explicit),
+        cmocka_unit_test(hresult_typedefs_are_remoted),
         cmocka_unit_test(generated_names_avoid_the_idls),
         cmocka_unit_test(a_file_without_remotable_interfaces),
     };
