@@ -262,6 +262,7 @@ static bool eval(pcom_expr_fn fn, const void *base, uint64_t *out)
 struct enc {
     struct pcomi_wbuf *b;
     unsigned depth;
+    const struct pcomi_objref_ops *objrefs;
 };
 
 static HRESULT put(struct enc *e, const void *src, size_t n, size_t align)
@@ -440,6 +441,36 @@ static HRESULT encode_value(struct enc *e, const struct pcom_type *t, const void
         hr = encode_value(e, arm, p, base);
         break;
     }
+    case PCOM_KIND_INTERFACE: {
+        void *itf = *(void *const *)p;
+        const IID *iid = t->iid;
+        if (!itf) {
+            hr = (t->flags & PCOM_TF_UNIQUE) ? put_u32(e, 0) : E_POINTER;
+            break;
+        }
+        if (!iid && (!t->iid_is || !base || !t->iid_is(base, &iid) || !iid)) {
+            hr = E_INVALIDARG;
+            break;
+        }
+        if (!e->objrefs) {
+            hr = E_NOTIMPL;
+            break;
+        }
+        /* the length goes first, written once the reference is: its size is the remoting layer's */
+        if (FAILED(hr = put_u32(e, 0)))
+            break;
+        size_t at = e->b->len;
+        if (FAILED(hr = e->objrefs->marshal(e->objrefs->ctx, iid, itf, e->b)))
+            break;
+        size_t n = e->b->len - at;
+        if (n == 0 || n > PCOMI_MAX_OBJREF) {
+            hr = E_UNEXPECTED;
+            break;
+        }
+        uint32_t n32 = (uint32_t)n;
+        memcpy(e->b->data + at - 4, &n32, 4);
+        break;
+    }
     default:
         hr = E_NOTIMPL;
         break;
@@ -463,7 +494,7 @@ HRESULT pcomi_check_ref_params(const struct pcom_method *m, const void *frame)
     for (uint16_t i = 0; i < m->nparams; i++) {
         const struct pcom_param *p = &m->params[i];
         const struct pcom_type *t = p->type;
-        bool pointer = t->kind == PCOM_KIND_POINTER || t->kind == PCOM_KIND_STRING;
+        bool pointer = t->kind == PCOM_KIND_POINTER || t->kind == PCOM_KIND_STRING || t->kind == PCOM_KIND_INTERFACE;
         if (pointer && !(t->flags & PCOM_TF_UNIQUE) && !*(const void *const *)((const uint8_t *)frame + p->offset))
             return E_POINTER;
     }
@@ -471,9 +502,10 @@ HRESULT pcomi_check_ref_params(const struct pcom_method *m, const void *frame)
 }
 
 /* The parameters that travel one way: those with the direction flag given. */
-static HRESULT encode_params(const struct pcom_method *m, const void *frame, struct pcomi_wbuf *out, uint8_t dir)
+HRESULT pcomi_encode(const struct pcom_method *m, const void *frame, struct pcomi_wbuf *out, uint8_t dir,
+                     const struct pcomi_objref_ops *objrefs)
 {
-    struct enc e = {out, 0};
+    struct enc e = {out, 0, objrefs};
     for (uint16_t i = 0; i < m->nparams; i++) {
         const struct pcom_param *p = &m->params[i];
         if (!(p->flags & dir))
@@ -487,12 +519,12 @@ static HRESULT encode_params(const struct pcom_method *m, const void *frame, str
 
 HRESULT pcomi_encode_in(const struct pcom_method *m, const void *frame, struct pcomi_wbuf *out)
 {
-    return encode_params(m, frame, out, PCOM_PF_IN);
+    return pcomi_encode(m, frame, out, PCOM_PF_IN, NULL);
 }
 
 HRESULT pcomi_encode_out(const struct pcom_method *m, const void *frame, struct pcomi_wbuf *out)
 {
-    return encode_params(m, frame, out, PCOM_PF_OUT);
+    return pcomi_encode(m, frame, out, PCOM_PF_OUT, NULL);
 }
 
 /* ---- decoding ---- */
@@ -521,6 +553,9 @@ struct dec {
     size_t nchecks, capchecks;
     void **heap;    /* pcom_alloc'd blocks, freed all at once if the decode fails */
     size_t nheap, capheap;
+    void **itfs;    /* interface pointers unmarshaled, released if the decode fails */
+    size_t nitfs, capitfs;
+    const struct pcomi_objref_ops *objrefs;
     bool oom;
 };
 
@@ -579,12 +614,31 @@ static void dec_fail_free(struct dec *d)
     for (size_t i = 0; i < d->nheap; i++)
         pcom_free(d->heap[i]);
     d->nheap = 0;
+    for (size_t i = 0; i < d->nitfs; i++)
+        IUnknown_Release((IUnknown *)d->itfs[i]);
+    d->nitfs = 0;
 }
 
 static void dec_fini(struct dec *d)
 {
     free(d->checks);
     free(d->heap);
+    free(d->itfs);
+}
+
+/* Remembers an unmarshaled interface pointer until the decode is known to succeed. */
+static bool dec_keep_itf(struct dec *d, void *itf)
+{
+    if (d->nitfs == d->capitfs) {
+        size_t cap = d->capitfs ? d->capitfs * 2 : 8;
+        void **n = realloc(d->itfs, cap * sizeof(*n));
+        if (!n)
+            return false;
+        d->itfs = n;
+        d->capitfs = cap;
+    }
+    d->itfs[d->nitfs++] = itf;
+    return true;
 }
 
 static HRESULT peek_u32(struct dec *d, uint32_t *v)
@@ -895,6 +949,37 @@ static HRESULT decode_value(struct dec *d, const struct pcom_type *t, void *p, c
         hr = arm ? decode_value(d, arm, p, base) : S_OK;
         break;
     }
+    case PCOM_KIND_INTERFACE: {
+        uint32_t n;
+        void **slot = p;
+        *slot = NULL;
+        if (FAILED(hr = get_u32(d, &n)))
+            break;
+        if (n == 0) {
+            hr = (t->flags & PCOM_TF_UNIQUE) ? S_OK : RPC_E_INVALID_DATA;
+            break;
+        }
+        const IID *iid = t->iid;
+        if (n > PCOMI_MAX_OBJREF || FAILED(hr = take(d, n, 1, &src)) ||
+            (!iid && (!t->iid_is || !base || !t->iid_is(base, &iid) || !iid))) {
+            hr = RPC_E_INVALID_DATA;
+            break;
+        }
+        if (!d->objrefs) {
+            hr = E_NOTIMPL;
+            break;
+        }
+        void *itf = NULL;
+        if (FAILED(hr = d->objrefs->unmarshal(d->objrefs->ctx, iid, src, n, &itf)))
+            break;
+        if (!dec_keep_itf(d, itf)) {
+            IUnknown_Release((IUnknown *)itf);
+            hr = E_OUTOFMEMORY;
+            break;
+        }
+        *slot = itf;
+        break;
+    }
     default:
         hr = E_NOTIMPL;
         break;
@@ -909,6 +994,7 @@ static void dec_init(struct dec *d, const uint8_t *body, size_t len, const struc
     d->data = body;
     d->len = len;
     d->max_depth = lim && lim->max_depth ? lim->max_depth : PCOMI_DEFAULT_MAX_DEPTH;
+    d->objrefs = lim ? lim->objrefs : NULL;
     size_t max = lim && lim->max_message ? lim->max_message : PCOMI_DEFAULT_MAX_MESSAGE;
     /* what a decode may allocate: a few times the message, never more than the limit allows */
     d->budget = len * 4 + 65536 < max * 2 ? len * 4 + 65536 : max * 2;
@@ -997,6 +1083,13 @@ void pcomi_free_value(const struct pcom_type *t, void *p, const void *base)
     case PCOM_KIND_STRING: {
         void **slot = p;
         pcom_free(*slot);
+        *slot = NULL;
+        break;
+    }
+    case PCOM_KIND_INTERFACE: {
+        void **slot = p;
+        if (*slot)
+            IUnknown_Release((IUnknown *)*slot);
         *slot = NULL;
         break;
     }
@@ -1257,5 +1350,72 @@ void pcomi_free_out(const struct pcom_method *m, void *frame)
         void *target = p->type->kind == PCOM_KIND_POINTER ? *(void **)slot : slot;
         if (target)
             free_target(p->type, target, frame);
+    }
+}
+
+/* Interface pointers inside a value whose memory is the arena's: released, nothing freed. */
+static void release_itfs(const struct pcom_type *t, void *p, const void *base, int depth)
+{
+    if (depth > 64 || !owns_memory(t, 0))
+        return;
+    switch (t->kind) {
+    case PCOM_KIND_INTERFACE: {
+        void **slot = p;
+        if (*slot)
+            IUnknown_Release((IUnknown *)*slot);
+        *slot = NULL;
+        break;
+    }
+    case PCOM_KIND_STRUCT:
+        for (uint32_t i = 0; i < t->count; i++) {
+            const struct pcom_field *f = &t->fields[i];
+            uint64_t n = 0;
+            if (f->type->kind == PCOM_KIND_ARRAY && f->type->count == 0) {
+                if (eval(f->type->size_is, p, &n))
+                    for (uint64_t k = 0; k < n; k++)
+                        release_itfs(f->type->elem, (uint8_t *)p + f->offset + k * f->type->elem->size, p,
+                                     depth + 1);
+            } else {
+                release_itfs(f->type, (uint8_t *)p + f->offset, p, depth + 1);
+            }
+        }
+        break;
+    case PCOM_KIND_ARRAY:
+        for (uint32_t k = 0; k < t->count; k++)
+            release_itfs(t->elem, (uint8_t *)p + k * t->elem->size, base, depth + 1);
+        break;
+    case PCOM_KIND_POINTER: {
+        void *v = *(void **)p;
+        uint64_t n = 1;
+        if (!v || (t->size_is && !eval(t->size_is, base, &n)))
+            break;
+        if (t->elem->kind == PCOM_KIND_STRUCT && !t->size_is)
+            release_itfs(t->elem, v, base, depth + 1);
+        else
+            for (uint64_t k = 0; k < n; k++)
+                release_itfs(t->elem, (uint8_t *)v + k * t->elem->size, base, depth + 1);
+        break;
+    }
+    case PCOM_KIND_UNION: {
+        uint64_t disc;
+        bool found;
+        if (t->switch_is && t->switch_is(base, &disc)) {
+            const struct pcom_type *arm = union_arm(t, (int64_t)disc, &found);
+            if (arm)
+                release_itfs(arm, p, base, depth + 1);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+void pcomi_release_in(const struct pcom_method *m, void *frame)
+{
+    for (uint16_t i = 0; i < m->nparams; i++) {
+        const struct pcom_param *p = &m->params[i];
+        if (is_in(p) && !is_out(p))
+            release_itfs(p->type, (uint8_t *)frame + p->offset, frame, 0);
     }
 }

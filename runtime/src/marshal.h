@@ -10,9 +10,25 @@
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the wire is little-endian and so must the host be");
 
+struct pcomi_wbuf;
+
+/* How interface pointers cross: the remoting layer turns a pointer into an object reference and back. The
+ * engine only frames it (a 4-byte length, 0 for NULL, then that many bytes). Without these, an interface
+ * pointer that is not NULL fails the call with E_NOTIMPL. */
+struct pcomi_objref_ops {
+    /* Appends the object reference for itf (an interface pointer of type iid) to out. */
+    HRESULT (*marshal)(void *ctx, const IID *iid, void *itf, struct pcomi_wbuf *out);
+    /* An interface pointer of type iid, with a reference the caller owns, from n bytes. */
+    HRESULT (*unmarshal)(void *ctx, const IID *iid, const uint8_t *ref, size_t n, void **out);
+    void *ctx;
+};
+
+#define PCOMI_MAX_OBJREF 4096 /* bytes of one object reference on the wire */
+
 struct pcomi_limits {
     size_t max_message;  /* bytes in one message body */
     unsigned max_depth;  /* nesting of structs, pointers and arrays */
+    const struct pcomi_objref_ops *objrefs; /* decoding interface pointers; NULL: E_NOTIMPL */
 };
 
 #define PCOMI_DEFAULT_MAX_MESSAGE (64u << 20)
@@ -37,6 +53,10 @@ void *pcomi_arena_alloc(struct pcomi_arena *a, size_t n);   /* zeroed, 16-aligne
 void pcomi_arena_reset(struct pcomi_arena *a);
 void pcomi_arena_free(struct pcomi_arena *a);
 
+/* The parameters with direction flag dir (PCOM_PF_IN for a request, PCOM_PF_OUT for a response);
+ * objrefs marshals interface pointers (NULL: only NULL ones can be sent). */
+HRESULT pcomi_encode(const struct pcom_method *m, const void *frame, struct pcomi_wbuf *out, uint8_t dir,
+                     const struct pcomi_objref_ops *objrefs);
 /* Client: the [in] and [in, out] parameters of a call. */
 HRESULT pcomi_encode_in(const struct pcom_method *m, const void *frame, struct pcomi_wbuf *out);
 /* Client: fails with E_POINTER when a [ref] pointer the caller passed is NULL, before anything is sent. */
@@ -56,6 +76,9 @@ HRESULT pcomi_decode_in(const struct pcom_method *m, const uint8_t *body, size_t
 HRESULT pcomi_encode_out(const struct pcom_method *m, const void *frame, struct pcomi_wbuf *out);
 /* Server: free what the object allocated for [out] and [in, out] parameters (with pcom_alloc). */
 void pcomi_free_out(const struct pcom_method *m, void *frame);
+/* Server, after the call: release the interface pointers decoded for [in]-only parameters (their memory is
+ * the arena's). */
+void pcomi_release_in(const struct pcom_method *m, void *frame);
 
 /* Free the memory a decoded value of type t at p owns (not p itself). base evaluates size_is. */
 void pcomi_free_value(const struct pcom_type *t, void *p, const void *base);

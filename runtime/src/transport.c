@@ -48,14 +48,14 @@ void pcomi_msg_encode_header(const struct pcomi_msg_header *h, uint32_t body_len
     put_le32(out + 8, h->call_id);
     put_le32(out + 12, body_len);
     put_le16(out + 16, h->method);
-    memset(out + 18, 0, 6);
+    memcpy(out + 18, h->causality, 6);
     memcpy(out + 24, h->object_id, 16);
     memcpy(out + 40, h->iid, 16);
 }
 
 static bool valid_type(uint8_t type)
 {
-    return type >= PCOMI_MSG_REQUEST && type <= PCOMI_MSG_CLOSE;
+    return type >= PCOMI_MSG_REQUEST && type <= PCOMI_MSG_HELLO;
 }
 
 int pcomi_msg_decode_header(const uint8_t in[PCOMI_MSG_HEADER_SIZE], struct pcomi_msg_header *h, size_t max_body)
@@ -66,11 +66,9 @@ int pcomi_msg_decode_header(const uint8_t in[PCOMI_MSG_HEADER_SIZE], struct pcom
         return -EPROTO;
     if (in[4] != PCOMI_WIRE_VERSION)
         return -EPROTONOSUPPORT;
-    if (!valid_type(in[5]) || get_le16(in + 6) != 0)
+    uint16_t flags = get_le16(in + 6);
+    if (!valid_type(in[5]) || (flags & ~PCOMI_FLAGS_KNOWN_) || (flags && in[5] != PCOMI_MSG_REQUEST))
         return -EPROTO;
-    for (int i = 18; i < 24; i++)
-        if (in[i] != 0)
-            return -EPROTO;
     uint32_t body_len = get_le32(in + 12);
     if (body_len > max_body)
         return -EMSGSIZE;
@@ -78,11 +76,12 @@ int pcomi_msg_decode_header(const uint8_t in[PCOMI_MSG_HEADER_SIZE], struct pcom
         .magic = PCOMI_MSG_MAGIC,
         .version = PCOMI_WIRE_VERSION,
         .type = in[5],
-        .flags = 0,
+        .flags = flags,
         .call_id = get_le32(in + 8),
         .body_len = body_len,
         .method = get_le16(in + 16),
     };
+    memcpy(d.causality, in + 18, 6);
     memcpy(d.object_id, in + 24, 16);
     memcpy(d.iid, in + 40, 16);
     *h = d;
@@ -233,7 +232,7 @@ int pcomi_conn_send(struct pcomi_conn *c, const struct pcomi_msg_header *h, cons
 {
     if (!c || !h || niov < 0 || (niov > 0 && !body))
         return -EINVAL;
-    if (!valid_type(h->type) || h->flags != 0)
+    if (!valid_type(h->type) || (h->flags & ~PCOMI_FLAGS_KNOWN_) || (h->flags && h->type != PCOMI_MSG_REQUEST))
         return -EINVAL;
     size_t total = 0;
     for (int i = 0; i < niov; i++) {

@@ -23,6 +23,13 @@ enum pcomi_msg_type {
     PCOMI_MSG_PING,
     PCOMI_MSG_PONG,
     PCOMI_MSG_CLOSE,
+    PCOMI_MSG_HELLO, /* who the sender is: its exporter id and endpoints (docs/wire.md) */
+};
+
+/* pcomi_msg_header.flags */
+enum {
+    PCOMI_FLAG_ONEWAY = 1 << 0, /* REQUEST: no answer is sent */
+    PCOMI_FLAGS_KNOWN_ = PCOMI_FLAG_ONEWAY,
 };
 
 /* The wire header with its integers in host order. Same offsets as on the wire, so a reader of one knows the other;
@@ -36,22 +43,22 @@ struct pcomi_msg_header {
     uint32_t call_id;
     uint32_t body_len;
     uint16_t method;
-    uint8_t reserved[6];
+    uint8_t causality[6]; /* REQUEST: the logical thread the call belongs to; 0 for none */
     uint8_t object_id[16];
     uint8_t iid[16];
 };
 _Static_assert(sizeof(struct pcomi_msg_header) == PCOMI_MSG_HEADER_SIZE, "header struct drifted from docs/wire.md");
 _Static_assert(offsetof(struct pcomi_msg_header, call_id) == 8 && offsetof(struct pcomi_msg_header, body_len) == 12 &&
                    offsetof(struct pcomi_msg_header, method) == 16 &&
-                   offsetof(struct pcomi_msg_header, reserved) == 18 &&
+                   offsetof(struct pcomi_msg_header, causality) == 18 &&
                    offsetof(struct pcomi_msg_header, object_id) == 24 && offsetof(struct pcomi_msg_header, iid) == 40,
                "header field offsets drifted from docs/wire.md");
 
-/* Writes the 56 little-endian wire bytes. magic and version are always the constants above, reserved is always zero
- * and body_len is the argument: callers need only fill the fields that carry meaning. */
+/* Writes the 56 little-endian wire bytes. magic and version are always the constants above and body_len is the
+ * argument: callers need only fill the fields that carry meaning. */
 void pcomi_msg_encode_header(const struct pcomi_msg_header *h, uint32_t body_len,
                              uint8_t out[PCOMI_MSG_HEADER_SIZE]);
-/* Decodes and checks 56 wire bytes. -EPROTO for a bad magic, type, flags or reserved byte; -EPROTONOSUPPORT for a
+/* Decodes and checks 56 wire bytes. -EPROTO for a bad magic, type or flags; -EPROTONOSUPPORT for a
  * good magic with a version other than PCOMI_WIRE_VERSION (the channel answers that one with a FAULT
  * RPC_E_VERSION_MISMATCH, as docs/wire.md requires, so it needs its own code); -EMSGSIZE when body_len > max_body.
  * *h is written only on success. */

@@ -1248,14 +1248,14 @@ static void test_depth_limit(void **state)
     (void)state;
     const struct mx_fixture *fx = &mx_fixtures[13];
     assert_string_equal(fx->name, "list");
-    const struct pcomi_limits lim = {0, 64};
+    const struct pcomi_limits lim = {0, 64, NULL};
     struct body b;
     list_body(&b, 100);
     assert_int_equal(try_request(fx->m, b.b, b.n, &lim), RPC_E_INVALID_DATA);
     assert_int_equal(try_request(fx->m, b.b, b.n, NULL), RPC_E_INVALID_DATA);
     list_body(&b, 20);
     assert_int_equal(try_request(fx->m, b.b, b.n, &lim), S_OK);
-    const struct pcomi_limits tight = {0, 10};
+    const struct pcomi_limits tight = {0, 10, NULL};
     assert_int_equal(try_request(fx->m, b.b, b.n, &tight), RPC_E_INVALID_DATA);
     /* the response: [out] struct node **, then the count */
     list_body(&b, 100);
@@ -1527,7 +1527,7 @@ static const struct pcom_method m_ob = MX_METHOD("OutBudget", struct f_ob, p_ob)
 static void test_budget(void **state)
 {
     (void)state;
-    const struct pcomi_limits small = {65536, 64};
+    const struct pcomi_limits small = {65536, 64, NULL};
     const uint32_t fits = 16384, over = 16385, big = 1u << 20, huge = 0x7fffffff, neg = 0xffffffff;
     const uint32_t over_default = PCOMI_DEFAULT_MAX_MESSAGE / 4 + 1;
     assert_int_equal(try_request(&m_ob, (const uint8_t *)&fits, 4, &small), S_OK);

@@ -170,7 +170,7 @@ static void header_encodes_little_endian_wire_layout(void **state)
     struct pcomi_msg_header h = make_header(PCOMI_MSG_REQUEST, 0x11223344u, 0x0506);
     h.magic = 0xdeadbeef; /* ignored: the encoder writes the constants */
     h.version = 9;
-    h.reserved[2] = 7;
+    h.causality[2] = 7;
     uint8_t b[PCOMI_MSG_HEADER_SIZE];
     pcomi_msg_encode_header(&h, 0xa1b2c3d4u, b);
     assert_memory_equal(b, "PCOM", 4);
@@ -182,8 +182,8 @@ static void header_encodes_little_endian_wire_layout(void **state)
     assert_memory_equal(b + 12, body_len, 4);
     assert_int_equal(b[16], 0x06);
     assert_int_equal(b[17], 0x05);
-    static const uint8_t zero[6];
-    assert_memory_equal(b + 18, zero, 6);
+    static const uint8_t causality[6] = {0, 0, 7, 0, 0, 0};
+    assert_memory_equal(b + 18, causality, 6);
     assert_memory_equal(b + 24, h.object_id, 16);
     assert_memory_equal(b + 40, h.iid, 16);
 
@@ -197,6 +197,13 @@ static void header_encodes_little_endian_wire_layout(void **state)
     assert_int_equal(d.method, 0x0506);
     assert_memory_equal(d.object_id, h.object_id, 16);
     assert_memory_equal(d.iid, h.iid, 16);
+    assert_memory_equal(d.causality, causality, 6);
+    /* one-way is a REQUEST's flag only */
+    b[6] = PCOMI_FLAG_ONEWAY;
+    assert_int_equal(pcomi_msg_decode_header(b, &d, UINT32_MAX), 0);
+    assert_int_equal(d.flags, PCOMI_FLAG_ONEWAY);
+    b[5] = PCOMI_MSG_RESPONSE;
+    assert_int_equal(pcomi_msg_decode_header(b, &d, UINT32_MAX), -EPROTO);
 }
 
 static void header_decode_rejects_each_bad_field(void **state)
@@ -211,8 +218,8 @@ static void header_decode_rejects_each_bad_field(void **state)
         int rc;
     } cases[] = {
         {0, 'X', -EPROTO},           {3, 0, -EPROTO},  {4, 0, -EPROTONOSUPPORT}, {4, 2, -EPROTONOSUPPORT},
-        {5, 0, -EPROTO},             {5, 7, -EPROTO},  {5, 0xff, -EPROTO},       {6, 1, -EPROTO},
-        {7, 0x80, -EPROTO},          {18, 1, -EPROTO}, {23, 0x40, -EPROTO},
+        {5, 0, -EPROTO},             {5, 8, -EPROTO},  {5, 0xff, -EPROTO},       {6, 1, -EPROTO},
+        {6, 2, -EPROTO},             {7, 0x80, -EPROTO},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         memcpy(b, good, sizeof(b));
@@ -224,7 +231,7 @@ static void header_decode_rejects_each_bad_field(void **state)
     }
     assert_int_equal(pcomi_msg_decode_header(good, &d, 100), 0);
     assert_int_equal(pcomi_msg_decode_header(good, &d, 99), -EMSGSIZE);
-    for (uint8_t t = PCOMI_MSG_REQUEST; t <= PCOMI_MSG_CLOSE; t++) {
+    for (uint8_t t = PCOMI_MSG_REQUEST; t <= PCOMI_MSG_HELLO; t++) {
         memcpy(b, good, sizeof(b));
         b[5] = t;
         assert_int_equal(pcomi_msg_decode_header(b, &d, 100), 0);
@@ -612,11 +619,15 @@ static void send_rejects_bad_arguments_and_sends_nothing(void **state)
     uint8_t byte = 1;
     struct pcomi_msg_header h = make_header(0, 1, 0);
     assert_int_equal(pcomi_conn_send(c, &h, NULL, 0), -EINVAL);
-    h.type = PCOMI_MSG_CLOSE + 1;
+    h.type = PCOMI_MSG_HELLO + 1;
     assert_int_equal(pcomi_conn_send(c, &h, NULL, 0), -EINVAL);
     h.type = PCOMI_MSG_REQUEST;
-    h.flags = 1;
+    h.flags = 2;
     assert_int_equal(pcomi_conn_send(c, &h, NULL, 0), -EINVAL);
+    h.type = PCOMI_MSG_RESPONSE;
+    h.flags = PCOMI_FLAG_ONEWAY;
+    assert_int_equal(pcomi_conn_send(c, &h, NULL, 0), -EINVAL);
+    h.type = PCOMI_MSG_REQUEST;
     h.flags = 0;
     assert_int_equal(pcomi_conn_send(c, &h, NULL, -1), -EINVAL);
     assert_int_equal(pcomi_conn_send(c, &h, NULL, 1), -EINVAL);
@@ -795,7 +806,7 @@ static void malformed_headers_are_protocol_errors(void **state)
         {4, 2, -EPROTONOSUPPORT},     /* bad version */
         {5, 0, -EPROTO}, {5, 9, -EPROTO}, /* bad type */
         {6, 4, -EPROTO},              /* unknown flag */
-        {20, 1, -EPROTO},             /* reserved byte */
+        {6, 2, -EPROTO},              /* another unknown flag */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         memcpy(b, good, sizeof(b));

@@ -63,6 +63,33 @@ struct pcom_client_limits {
 };
 HRESULT pcom_set_client_limits(const struct pcom_client_limits *limits);
 
+/* Keepalive, for every connection of the process, client and server side alike: a connection that has been
+ * quiet for interval_ms is sent a PING; one that has sent nothing (not even a PONG) for timeout_ms is
+ * declared dead: its pending calls fail with RPC_E_DISCONNECTED and every reference its peer held is
+ * released. Defaults 5000 and 20000. E_INVALIDARG unless 10 <= interval_ms < timeout_ms. */
+HRESULT pcom_set_keepalive(unsigned interval_ms, unsigned timeout_ms);
+
+/* ---- interface pointers ---- */
+
+/*
+ * Several QueryInterface calls at once (IMultiQI): on a proxy, one round trip for every interface the
+ * process does not know the object has yet. out[i] and results[i] for each iids[i]; S_OK when all
+ * succeeded, S_FALSE when some did, E_NOINTERFACE when none. n is at most 64.
+ */
+HRESULT pcom_query_interfaces(void *object, unsigned n, const IID *iids, void **out, HRESULT *results);
+
+/*
+ * A reference to an object as text ("pcomref:..."), to pass out of band: a file, an environment variable, a
+ * command line (CoMarshalInterface with table-strong semantics). Any process may turn the text into a proxy
+ * with pcom_unmarshal_interface, any number of times, until pcom_release_marshal_data(text) or until the
+ * object's process exits; the object stays alive meanwhile. The exporting process needs a listening server for
+ * another process to reach it. *text is freed with pcom_free.
+ */
+HRESULT pcom_marshal_interface(REFIID iid, void *itf, char **text);
+/* The interface iid of the object text names: a proxy, or the object itself in its own process. */
+HRESULT pcom_unmarshal_interface(const char *text, REFIID iid, void **ppv);
+HRESULT pcom_release_marshal_data(const char *text);
+
 /* ---- errors ---- */
 
 /* An object sets the message that travels back with the failing HRESULT it is about to return. */
@@ -95,7 +122,7 @@ void pcom_server_stop(struct pcom_server *s);
 /* Free a stopped (or never run) server: closes connections, releases every object clients held,
  * removes socket files. */
 void pcom_server_destroy(struct pcom_server *s);
-/* Objects exported to clients and not yet released. */
+/* Objects this process exported (to clients, to servers it called, or as text) and not yet released. */
 size_t pcom_server_live_objects(struct pcom_server *s);
 
 /* "E_NOINTERFACE" for a known code, else NULL. */

@@ -1,0 +1,1288 @@
+/* channel.c: connections that carry calls both ways: outgoing calls, incoming calls and who runs them (pools and
+ * waiting threads of the same logical thread), greetings, batched releases and keepalive. */
+#include "rpc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+
+/* ---- logical threads ----
+ *
+ * A call carries its causality: the id of the logical thread it belongs to. A thread waiting for a reply is
+ * registered under its causality, and an incoming call with the same causality is handed to it rather than to a
+ * pool: so client -> server -> client -> server chains run on the threads already waiting in them, however small
+ * the pools. */
+
+#define CAUSALITY_BYTES 6
+
+struct job {
+    struct pcomi_channel *ch;
+    struct pcomi_msg_header h;
+    void *body;
+    struct job *next;
+};
+
+struct waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct job *jobs, *jobs_tail; /* under mu: calls of this logical thread to run while waiting */
+    uint8_t own[CAUSALITY_BYTES]; /* the thread's own logical thread id, for calls it starts */
+    uint8_t cur[CAUSALITY_BYTES]; /* the one it serves now */
+    unsigned depth;               /* nested waits, under waiters_lock */
+    struct waiter *next;          /* in waiters, while depth > 0 */
+    struct pcomi_wbuf buf;        /* the encode buffer of its calls */
+    bool buf_busy;                /* a call is encoding into buf (a nested call must use another) */
+};
+
+static pthread_mutex_t waiters_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct waiter *waiters;
+static pthread_key_t waiter_key;
+static pthread_once_t waiter_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct waiter *tls_waiter;
+
+static void waiter_free(void *arg)
+{
+    struct waiter *w = arg;
+    pcomi_wbuf_free(&w->buf);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+}
+
+static void make_waiter_key(void)
+{
+    pthread_key_create(&waiter_key, waiter_free);
+}
+
+static void random_causality(uint8_t out[CAUSALITY_BYTES])
+{
+    pcomi_oid r;
+    if (!pcomi_random_oid(&r)) {
+        /* without randomness ids still need to differ between threads of this process */
+        static atomic_uint_fast64_t counter;
+        uint64_t v = atomic_fetch_add(&counter, 1) + 1;
+        memcpy(r.b, &v, 8);
+    }
+    memcpy(out, r.b, CAUSALITY_BYTES);
+    if (!(out[0] | out[1] | out[2] | out[3] | out[4] | out[5]))
+        out[0] = 1; /* 0 means none */
+}
+
+static struct waiter *this_waiter(void)
+{
+    if (tls_waiter)
+        return tls_waiter;
+    pthread_once(&waiter_once, make_waiter_key);
+    struct waiter *w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    random_causality(w->own);
+    memcpy(w->cur, w->own, CAUSALITY_BYTES);
+    pthread_setspecific(waiter_key, w);
+    tls_waiter = w;
+    return w;
+}
+
+/* The main thread's waiter: key destructors do not run for it at exit. */
+__attribute__((destructor)) static void channel_fini(void)
+{
+    if (tls_waiter) {
+        pthread_setspecific(waiter_key, NULL);
+        waiter_free(tls_waiter);
+        tls_waiter = NULL;
+    }
+}
+
+static void waiter_enter(struct waiter *w)
+{
+    pthread_mutex_lock(&waiters_lock);
+    if (w->depth++ == 0) {
+        w->next = waiters;
+        waiters = w;
+    }
+    pthread_mutex_unlock(&waiters_lock);
+}
+
+static void waiter_leave(struct waiter *w)
+{
+    pthread_mutex_lock(&waiters_lock);
+    if (--w->depth == 0)
+        for (struct waiter **pp = &waiters; *pp; pp = &(*pp)->next)
+            if (*pp == w) {
+                *pp = w->next;
+                break;
+            }
+    pthread_mutex_unlock(&waiters_lock);
+}
+
+/* Hands a call to the thread waiting in its logical thread, if there is one. */
+static bool waiter_take(struct job *j)
+{
+    static const uint8_t none[CAUSALITY_BYTES];
+    if (memcmp(j->h.causality, none, CAUSALITY_BYTES) == 0)
+        return false;
+    bool taken = false;
+    pthread_mutex_lock(&waiters_lock);
+    for (struct waiter *w = waiters; w; w = w->next) {
+        if (memcmp(w->cur, j->h.causality, CAUSALITY_BYTES) != 0)
+            continue;
+        pthread_mutex_lock(&w->mu);
+        if (w->jobs_tail)
+            w->jobs_tail->next = j;
+        else
+            w->jobs = j;
+        w->jobs_tail = j;
+        pthread_cond_signal(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        taken = true;
+        break;
+    }
+    pthread_mutex_unlock(&waiters_lock);
+    return taken;
+}
+
+/* ---- channels ---- */
+
+struct call_slot {
+    uint32_t call_id; /* 0: free; under ch->lock */
+    struct waiter *w;
+    bool done;        /* under w->mu */
+    uint8_t type;     /* RESPONSE or FAULT; 0 when the channel died first */
+    void *body;
+    size_t len;
+};
+
+#define SLOT_BITS 7
+_Static_assert((1u << SLOT_BITS) == PCOMI_MAX_CALLS_IN_FLIGHT, "call ids carry the slot in their low bits");
+
+struct pcomi_channel {
+    struct pcomi_conn *conn;
+    atomic_uint refs;  /* memory: the reader, each use, the housekeeper while it works on it */
+    unsigned uses;     /* under lock; an outbound channel closes when none is left */
+    pthread_mutex_t lock;
+    pthread_cond_t greeted;
+    bool outbound;
+    bool hello_seen;   /* under lock */
+    atomic_bool dead;
+    char name[PCOMI_URL_MAX];
+    struct pcomi_peer peer; /* written once, before hello_seen */
+    struct pcomi_pool *pool;
+    struct pcomi_limits lim;
+    struct pcomi_objref_ops objrefs;
+    unsigned max_calls;
+    /* outgoing calls */
+    struct call_slot slots[PCOMI_MAX_CALLS_IN_FLIGHT];
+    unsigned out_in_flight;
+    uint32_t seq;
+    /* incoming calls */
+    unsigned in_flight;
+    /* releases waiting for the housekeeper */
+    struct pcomi_release_entry *releases;
+    size_t nreleases, capreleases;
+    /* keepalive, in ms of CLOCK_MONOTONIC */
+    atomic_llong last_recv, last_ping;
+    void (*on_close)(void *arg, struct pcomi_channel *ch);
+    void *on_close_arg;
+    struct pcomi_channel *next; /* in all_channels */
+};
+
+static pthread_mutex_t channels_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pcomi_channel *all_channels;
+static struct pcom_client_limits client_limits; /* under channels_lock; zero fields mean the default */
+static unsigned keepalive_interval_ms = 5000, keepalive_timeout_ms = 20000; /* under channels_lock */
+
+static void housekeeper_kick(void);
+static void housekeeper_start(void);
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+HRESULT pcom_set_client_limits(const struct pcom_client_limits *limits)
+{
+    if (!limits)
+        return E_POINTER;
+    if (limits->max_calls_in_flight > PCOMI_MAX_CALLS_IN_FLIGHT || limits->max_depth > 1024 ||
+        limits->max_message > (size_t)UINT32_MAX)
+        return E_INVALIDARG;
+    pthread_mutex_lock(&channels_lock);
+    client_limits = *limits;
+    pthread_mutex_unlock(&channels_lock);
+    return S_OK;
+}
+
+HRESULT pcom_set_keepalive(unsigned interval_ms, unsigned timeout_ms)
+{
+    if (interval_ms < 10 || timeout_ms <= interval_ms)
+        return E_INVALIDARG;
+    pthread_mutex_lock(&channels_lock);
+    keepalive_interval_ms = interval_ms;
+    keepalive_timeout_ms = timeout_ms;
+    pthread_mutex_unlock(&channels_lock);
+    housekeeper_kick();
+    return S_OK;
+}
+
+const struct pcomi_peer *pcomi_channel_peer(const struct pcomi_channel *ch)
+{
+    return &ch->peer;
+}
+
+bool pcomi_channel_dead(const struct pcomi_channel *ch)
+{
+    return atomic_load(&ch->dead);
+}
+
+const char *pcomi_channel_name(const struct pcomi_channel *ch)
+{
+    return ch->name;
+}
+
+static void channel_free(struct pcomi_channel *ch)
+{
+    pthread_mutex_lock(&channels_lock);
+    for (struct pcomi_channel **pp = &all_channels; *pp; pp = &(*pp)->next)
+        if (*pp == ch) {
+            *pp = ch->next;
+            break;
+        }
+    pthread_mutex_unlock(&channels_lock);
+    pcomi_conn_close(ch->conn);
+    free(ch->releases);
+    pthread_mutex_destroy(&ch->lock);
+    pthread_cond_destroy(&ch->greeted);
+    free(ch);
+}
+
+static void channel_unref(struct pcomi_channel *ch)
+{
+    if (atomic_fetch_sub(&ch->refs, 1) == 1)
+        channel_free(ch);
+}
+
+/* A memory reference, unless the channel is already being freed. Under channels_lock. */
+static bool channel_try_ref(struct pcomi_channel *ch)
+{
+    unsigned r = atomic_load(&ch->refs);
+    while (r && !atomic_compare_exchange_weak(&ch->refs, &r, r + 1))
+        ;
+    return r != 0;
+}
+
+void pcomi_channel_use(struct pcomi_channel *ch)
+{
+    atomic_fetch_add(&ch->refs, 1);
+    pthread_mutex_lock(&ch->lock);
+    ch->uses++;
+    pthread_mutex_unlock(&ch->lock);
+}
+
+void pcomi_channel_shutdown(struct pcomi_channel *ch)
+{
+    atomic_store(&ch->dead, true);
+    pcomi_conn_shutdown(ch->conn);
+}
+
+void pcomi_channel_put(struct pcomi_channel *ch)
+{
+    pthread_mutex_lock(&ch->lock);
+    bool last = --ch->uses == 0;
+    pthread_mutex_unlock(&ch->lock);
+    /* an outbound connection nobody uses (no proxy, no call, no object the peer holds) is closed */
+    if (last && ch->outbound)
+        pcomi_channel_shutdown(ch);
+    channel_unref(ch);
+}
+
+/* A send that fails (the peer went, or stopped reading past the send timeout) ends the channel. */
+static int channel_send(struct pcomi_channel *ch, const struct pcomi_msg_header *h, const struct iovec *iov,
+                        int niov)
+{
+    int err = pcomi_conn_send(ch->conn, h, iov, niov);
+    if (err < 0)
+        pcomi_channel_shutdown(ch);
+    return err;
+}
+
+static void send_fault(struct pcomi_channel *ch, const struct pcomi_msg_header *req, HRESULT hr, const char *msg)
+{
+    if (req->flags & PCOMI_FLAG_ONEWAY)
+        return;
+    struct pcomi_msg_header h = {0};
+    h.type = PCOMI_MSG_FAULT;
+    h.call_id = req->call_id;
+    uint32_t n = (uint32_t)strlen(msg);
+    uint8_t head[12] = {0};
+    memcpy(head, &hr, 4);
+    memcpy(head + 8, &n, 4);
+    struct iovec iov[2] = {{head, 12}, {(void *)msg, n}};
+    channel_send(ch, &h, iov, n ? 2 : 1);
+}
+
+/* HELLO: exporter id (16), endpoint count (4), then per endpoint a 4-byte length and its bytes. */
+static int send_hello(struct pcomi_channel *ch)
+{
+    struct pcomi_peer me;
+    pcomi_exporter_endpoints(&me);
+    uint8_t body[16 + 4 + PCOMI_MAX_ENDPOINTS * (4 + PCOMI_URL_MAX)];
+    size_t n = 0;
+    memcpy(body, pcomi_exporter_id()->b, 16);
+    n = 16;
+    uint32_t count = me.nendpoints;
+    memcpy(body + n, &count, 4);
+    n += 4;
+    for (unsigned i = 0; i < me.nendpoints; i++) {
+        uint32_t len = (uint32_t)strlen(me.endpoints[i]);
+        memcpy(body + n, &len, 4);
+        memcpy(body + n + 4, me.endpoints[i], len);
+        n += 4 + len;
+    }
+    struct pcomi_msg_header h = {0};
+    h.type = PCOMI_MSG_HELLO;
+    struct iovec iov = {body, n};
+    return channel_send(ch, &h, &iov, 1);
+}
+
+/* The peer's HELLO; only the first counts, and a malformed one ends the channel. */
+static bool take_hello(struct pcomi_channel *ch, const uint8_t *b, size_t len)
+{
+    struct pcomi_peer p;
+    memset(&p, 0, sizeof(p));
+    if (len < 20)
+        return false;
+    memcpy(p.exporter.b, b, 16);
+    uint32_t count;
+    memcpy(&count, b + 16, 4);
+    if (count > PCOMI_MAX_ENDPOINTS || pcomi_oid_is_zero(&p.exporter))
+        return false;
+    size_t pos = 20;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t n;
+        if (len - pos < 4)
+            return false;
+        memcpy(&n, b + pos, 4);
+        pos += 4;
+        if (n == 0 || n >= PCOMI_URL_MAX || n > len - pos || memchr(b + pos, 0, n))
+            return false;
+        memcpy(p.endpoints[i], b + pos, n);
+        p.endpoints[i][n] = 0;
+        pos += n;
+    }
+    p.nendpoints = count;
+    if (pos != len)
+        return false;
+    pthread_mutex_lock(&ch->lock);
+    bool first = !ch->hello_seen;
+    if (first) {
+        ch->peer = p;
+        ch->hello_seen = true;
+        pthread_cond_broadcast(&ch->greeted);
+    }
+    pthread_mutex_unlock(&ch->lock);
+    /* a server answers a client's greeting with its own */
+    if (first && !ch->outbound)
+        send_hello(ch);
+    return true;
+}
+
+/* Every call waiting on the channel fails, and none starts. */
+static void fail_all(struct pcomi_channel *ch)
+{
+    pthread_mutex_lock(&ch->lock);
+    atomic_store(&ch->dead, true);
+    for (unsigned i = 0; i < PCOMI_MAX_CALLS_IN_FLIGHT; i++) {
+        struct call_slot *s = &ch->slots[i];
+        if (!s->call_id)
+            continue;
+        pthread_mutex_lock(&s->w->mu);
+        if (!s->done) {
+            s->done = true;
+            pthread_cond_broadcast(&s->w->cv);
+        }
+        pthread_mutex_unlock(&s->w->mu);
+    }
+    pthread_cond_broadcast(&ch->greeted);
+    pthread_mutex_unlock(&ch->lock);
+}
+
+static void deliver_answer(struct pcomi_channel *ch, const struct pcomi_msg_header *h, void *body)
+{
+    struct call_slot *s = &ch->slots[h->call_id & (PCOMI_MAX_CALLS_IN_FLIGHT - 1)];
+    pthread_mutex_lock(&ch->lock);
+    if (s->call_id == h->call_id && h->call_id) {
+        pthread_mutex_lock(&s->w->mu);
+        if (!s->done) {
+            s->done = true;
+            s->type = h->type;
+            s->body = body;
+            s->len = h->body_len;
+            body = NULL;
+            pthread_cond_broadcast(&s->w->cv);
+        }
+        pthread_mutex_unlock(&s->w->mu);
+    }
+    pthread_mutex_unlock(&ch->lock);
+    free(body); /* an answer nobody waits for: the caller gave up, or the peer is confused */
+}
+
+/* ---- pools ---- */
+
+struct pcomi_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t work, idle;
+    struct job *head, *tail;
+    unsigned busy; /* calls queued or running */
+    bool stopping;
+    pthread_t *threads;
+    unsigned nthreads;
+};
+
+struct run_ctx {
+    struct pcomi_arena arena;
+    struct pcomi_wbuf out;
+};
+
+static void run_job(struct run_ctx *rc, struct job *j);
+
+static void *pool_main(void *arg)
+{
+    struct pcomi_pool *p = arg;
+    struct run_ctx rc = {0};
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        while (!p->head && !p->stopping)
+            pthread_cond_wait(&p->work, &p->lock);
+        struct job *j = p->head;
+        if (j) {
+            p->head = j->next;
+            if (!p->head)
+                p->tail = NULL;
+        }
+        pthread_mutex_unlock(&p->lock);
+        if (!j)
+            break;
+        run_job(&rc, j);
+        pthread_mutex_lock(&p->lock);
+        if (--p->busy == 0)
+            pthread_cond_broadcast(&p->idle);
+        pthread_mutex_unlock(&p->lock);
+    }
+    pcomi_arena_free(&rc.arena);
+    pcomi_wbuf_free(&rc.out);
+    return NULL;
+}
+
+HRESULT pcomi_pool_create(unsigned workers, struct pcomi_pool **out)
+{
+    struct pcomi_pool *p = calloc(1, sizeof(*p));
+    if (!p)
+        return E_OUTOFMEMORY;
+    p->threads = calloc(workers, sizeof(*p->threads));
+    if (!p->threads) {
+        free(p);
+        return E_OUTOFMEMORY;
+    }
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->idle, NULL);
+    for (unsigned i = 0; i < workers; i++) {
+        if (pthread_create(&p->threads[i], NULL, pool_main, p) != 0) {
+            pcomi_pool_drain(p);
+            pcomi_pool_destroy(p);
+            return E_OUTOFMEMORY;
+        }
+        p->nthreads++;
+    }
+    *out = p;
+    return S_OK;
+}
+
+static bool pool_submit(struct pcomi_pool *p, struct job *j)
+{
+    pthread_mutex_lock(&p->lock);
+    if (p->stopping) {
+        pthread_mutex_unlock(&p->lock);
+        return false;
+    }
+    p->busy++;
+    j->next = NULL;
+    if (p->tail)
+        p->tail->next = j;
+    else
+        p->head = j;
+    p->tail = j;
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    return true;
+}
+
+void pcomi_pool_drain(struct pcomi_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->work);
+    while (p->busy && p->nthreads)
+        pthread_cond_wait(&p->idle, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+    for (unsigned i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
+    p->nthreads = 0;
+}
+
+void pcomi_pool_destroy(struct pcomi_pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->idle);
+    free(p->threads);
+    free(p);
+}
+
+/* Calls into objects a process exported through its own outbound connections (callbacks) run here. */
+#define DEFAULT_POOL_WORKERS 4
+static struct pcomi_pool *default_pool;
+static pthread_once_t default_pool_once = PTHREAD_ONCE_INIT;
+
+static void make_default_pool(void)
+{
+    if (FAILED(pcomi_pool_create(DEFAULT_POOL_WORKERS, &default_pool)))
+        default_pool = NULL;
+}
+
+/* ---- incoming calls ---- */
+
+static void job_done(struct job *j)
+{
+    struct pcomi_channel *ch = j->ch;
+    free(j->body);
+    free(j);
+    pthread_mutex_lock(&ch->lock);
+    ch->in_flight--;
+    pthread_mutex_unlock(&ch->lock);
+    pcomi_channel_put(ch);
+}
+
+static void run_call(struct run_ctx *rc, struct pcomi_channel *ch, const struct pcomi_msg_header *h, void *body)
+{
+    const struct pcom_method *m = NULL;
+    void *object = NULL;
+    IUnknown *hold = NULL;
+    const char *iface_name = "system";
+    HRESULT hr;
+    static const uint8_t zero[16];
+
+    if (memcmp(h->object_id, zero, 16) == 0) {
+        if (!pcom_guid_equal((const IID *)h->iid, &pcomi_iid_system) || h->method < PCOMI_SYS_CREATE_INSTANCE ||
+            h->method >= PCOMI_SYS_METHODS_) {
+            send_fault(ch, h, RPC_E_INVALID_HEADER, "no such method of the system object");
+            return;
+        }
+        m = &pcomi_sys_methods[h->method];
+        object = ch;
+    } else {
+        const struct pcom_interface_info *info;
+        hr = pcomi_export_find(ch, h->object_id, (const IID *)h->iid, h->method, &object, &info);
+        if (FAILED(hr)) {
+            send_fault(ch, h, hr, pcom_error_message());
+            return;
+        }
+        hold = object;
+        m = &info->methods[h->method];
+        iface_name = info->name;
+    }
+
+    void *frame = pcomi_arena_alloc(&rc->arena, m->frame_size ? m->frame_size : 1);
+    if (!frame) {
+        send_fault(ch, h, E_OUTOFMEMORY, "out of memory");
+        goto out;
+    }
+    hr = pcomi_decode_in(m, body, h->body_len, frame, &rc->arena, &ch->lim);
+    if (FAILED(hr)) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "malformed arguments for %s::%s", iface_name, m->name);
+        send_fault(ch, h, hr == E_OUTOFMEMORY ? hr : RPC_E_INVALID_DATA, msg);
+        goto out;
+    }
+    pcom_set_error_message(NULL);
+    hr = m->invoke(object, frame);
+    pcomi_release_in(m, frame);
+    if (h->flags & PCOMI_FLAG_ONEWAY) {
+        pcomi_free_out(m, frame);
+        goto out;
+    }
+
+    /* the HRESULT goes in last: encoding the results may move the buffer */
+    rc->out.len = 0;
+    HRESULT ehr = pcomi_wbuf_append(&rc->out, 8, 8) ? S_OK : E_OUTOFMEMORY;
+    if (SUCCEEDED(ehr) && SUCCEEDED(hr))
+        ehr = pcomi_encode(m, frame, &rc->out, PCOM_PF_OUT, &ch->objrefs);
+    pcomi_free_out(m, frame);
+    if (FAILED(ehr)) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "the results of %s::%s could not be marshaled", iface_name, m->name);
+        send_fault(ch, h, ehr, msg);
+        goto out;
+    }
+    if (FAILED(hr) && pcom_error_message()[0]) {
+        send_fault(ch, h, hr, pcom_error_message());
+        goto out;
+    }
+    memcpy(rc->out.data, &hr, 4);
+    struct pcomi_msg_header rh = {0};
+    rh.type = PCOMI_MSG_RESPONSE;
+    rh.call_id = h->call_id;
+    /* a failed call carries only its HRESULT */
+    size_t len = SUCCEEDED(hr) ? rc->out.len : 8;
+    struct iovec iov = {rc->out.data, len};
+    channel_send(ch, &rh, &iov, 1);
+out:
+    if (hold)
+        IUnknown_Release(hold);
+}
+
+/* Runs one incoming call on this thread, in the call's logical thread. */
+static void run_job(struct run_ctx *rc, struct job *j)
+{
+    struct waiter *w = this_waiter();
+    uint8_t saved[CAUSALITY_BYTES];
+    static const uint8_t none[CAUSALITY_BYTES];
+    if (w) {
+        memcpy(saved, w->cur, CAUSALITY_BYTES);
+        if (memcmp(j->h.causality, none, CAUSALITY_BYTES) != 0)
+            memcpy(w->cur, j->h.causality, CAUSALITY_BYTES);
+        else
+            random_causality(w->cur); /* a peer that names no logical thread starts a new one */
+    }
+    run_call(rc, j->ch, &j->h, j->body);
+    pcomi_arena_reset(&rc->arena);
+    if (w)
+        memcpy(w->cur, saved, CAUSALITY_BYTES);
+    job_done(j);
+}
+
+static void dispatch(struct pcomi_channel *ch, const struct pcomi_msg_header *h, void *body)
+{
+    pthread_mutex_lock(&ch->lock);
+    bool full = ch->in_flight >= ch->max_calls;
+    if (!full)
+        ch->in_flight++;
+    pthread_mutex_unlock(&ch->lock);
+    if (full) {
+        free(body);
+        send_fault(ch, h, RPC_E_CALL_REJECTED, "too many calls in flight on this connection");
+        return;
+    }
+    struct job *j = malloc(sizeof(*j));
+    if (!j) {
+        free(body);
+        send_fault(ch, h, E_OUTOFMEMORY, "out of memory");
+        pthread_mutex_lock(&ch->lock);
+        ch->in_flight--;
+        pthread_mutex_unlock(&ch->lock);
+        return;
+    }
+    j->h = *h;
+    j->body = body;
+    j->next = NULL;
+    j->ch = ch;
+    pcomi_channel_use(ch);
+    if (waiter_take(j))
+        return;
+    if (!ch->pool || !pool_submit(ch->pool, j)) {
+        send_fault(ch, h, RPC_E_DISCONNECTED, ch->pool ? "the server is stopping" : "no threads for calls");
+        job_done(j);
+    }
+}
+
+/* ---- the reader ---- */
+
+static void *reader_main(void *arg)
+{
+    struct pcomi_channel *ch = arg;
+    for (;;) {
+        struct pcomi_msg_header h;
+        void *body = NULL;
+        int err = pcomi_conn_recv(ch->conn, &h, &body, ch->lim.max_message);
+        if (err == -EPROTONOSUPPORT) {
+            /* a peer of another protocol version is told so before the connection closes */
+            struct pcomi_msg_header none = {0};
+            send_fault(ch, &none, RPC_E_VERSION_MISMATCH, "this peer speaks pcom wire version 1");
+        }
+        if (err < 0)
+            break;
+        atomic_store(&ch->last_recv, now_ms());
+        bool stop = false;
+        switch (h.type) {
+        case PCOMI_MSG_PING: {
+            struct pcomi_msg_header pong = h;
+            pong.type = PCOMI_MSG_PONG;
+            channel_send(ch, &pong, NULL, 0);
+            free(body);
+            break;
+        }
+        case PCOMI_MSG_HELLO:
+            stop = !take_hello(ch, body, h.body_len);
+            free(body);
+            break;
+        case PCOMI_MSG_RESPONSE:
+        case PCOMI_MSG_FAULT:
+            deliver_answer(ch, &h, body);
+            break;
+        case PCOMI_MSG_REQUEST:
+            dispatch(ch, &h, body);
+            break;
+        case PCOMI_MSG_CLOSE:
+            stop = true;
+            free(body);
+            break;
+        default:
+            free(body); /* PONG: its arrival was the point */
+            break;
+        }
+        if (stop)
+            break;
+    }
+    /* a protocol error or a CLOSE ends the stream here too, so the peer sees us go and releases what it held */
+    pcomi_channel_shutdown(ch);
+    fail_all(ch);
+    pcomi_exports_drop_channel(ch);
+    if (ch->on_close)
+        ch->on_close(ch->on_close_arg, ch);
+    channel_unref(ch);
+    return NULL;
+}
+
+static HRESULT channel_new(struct pcomi_conn *conn, bool outbound, struct pcomi_channel **out)
+{
+    struct pcomi_channel *ch = calloc(1, sizeof(*ch));
+    if (!ch)
+        return E_OUTOFMEMORY;
+    ch->conn = conn;
+    ch->outbound = outbound;
+    pthread_mutex_init(&ch->lock, NULL);
+    pthread_cond_init(&ch->greeted, NULL);
+    ch->objrefs.marshal = pcomi_objref_marshal;
+    ch->objrefs.unmarshal = pcomi_objref_unmarshal;
+    ch->objrefs.ctx = ch;
+    atomic_init(&ch->last_recv, now_ms());
+    atomic_init(&ch->last_ping, 0);
+    *out = ch;
+    return S_OK;
+}
+
+static HRESULT channel_start(struct pcomi_channel *ch)
+{
+    /* one memory reference for the reader, one use for whoever started the channel */
+    atomic_init(&ch->refs, 2);
+    ch->uses = 1;
+    pthread_mutex_lock(&channels_lock);
+    ch->next = all_channels;
+    all_channels = ch;
+    pthread_mutex_unlock(&channels_lock);
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&t, &attr, reader_main, ch);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        atomic_store(&ch->refs, 1);
+        channel_unref(ch);
+        return E_OUTOFMEMORY;
+    }
+    housekeeper_start();
+    return S_OK;
+}
+
+HRESULT pcomi_channel_accept(struct pcomi_conn *conn, const struct pcomi_server_conn_opts *opts,
+                             struct pcomi_channel **out)
+{
+    struct pcomi_channel *ch;
+    HRESULT hr = channel_new(conn, false, &ch);
+    if (FAILED(hr)) {
+        pcomi_conn_close(conn);
+        return hr;
+    }
+    ch->pool = opts->pool;
+    ch->lim = opts->lim;
+    ch->lim.objrefs = &ch->objrefs;
+    ch->max_calls = opts->max_calls;
+    ch->on_close = opts->on_close;
+    ch->on_close_arg = opts->arg;
+    pcomi_conn_peer(conn, ch->name, sizeof(ch->name));
+    pcomi_stream_set_send_timeout(conn, opts->send_timeout_ms);
+    if (FAILED(hr = channel_start(ch)))
+        return hr;
+    /* the caller's use is the server's: the channel lives until the peer or the server ends it */
+    *out = ch;
+    return S_OK;
+}
+
+/* An outbound channel to url, greeted; not yet shared. */
+static HRESULT channel_connect(const char *url, struct pcomi_channel **out)
+{
+    pthread_mutex_lock(&channels_lock);
+    struct pcom_client_limits l = client_limits;
+    unsigned greet_ms = keepalive_timeout_ms;
+    pthread_mutex_unlock(&channels_lock);
+    pthread_once(&default_pool_once, make_default_pool);
+    struct pcomi_conn *conn;
+    int err = pcomi_connect(url, &conn);
+    if (err < 0) {
+        pcom_set_error_message("cannot connect to %s: %s", url, strerror(-err));
+        return err == -EINVAL || err == -EPROTONOSUPPORT || err == -ENAMETOOLONG ? E_INVALIDARG
+                                                                               : RPC_E_DISCONNECTED;
+    }
+    struct pcomi_channel *ch;
+    HRESULT hr = channel_new(conn, true, &ch);
+    if (FAILED(hr)) {
+        pcomi_conn_close(conn);
+        return hr;
+    }
+    snprintf(ch->name, sizeof(ch->name), "%s", url);
+    ch->lim.max_message = l.max_message ? l.max_message : PCOMI_DEFAULT_MAX_MESSAGE;
+    ch->lim.max_depth = l.max_depth ? l.max_depth : PCOMI_DEFAULT_MAX_DEPTH;
+    ch->lim.objrefs = &ch->objrefs;
+    ch->max_calls = l.max_calls_in_flight ? l.max_calls_in_flight : PCOMI_MAX_CALLS_IN_FLIGHT;
+    ch->pool = default_pool;
+    pcomi_stream_set_send_timeout(conn, greet_ms);
+    if (FAILED(hr = channel_start(ch)))
+        return hr;
+    /* greet, and wait for the answer: who the peer is decides how object references to it travel */
+    if (send_hello(ch) < 0) {
+        hr = RPC_E_DISCONNECTED;
+    } else {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += greet_ms / 1000;
+        until.tv_nsec += (long)(greet_ms % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_mutex_lock(&ch->lock);
+        while (!ch->hello_seen && !atomic_load(&ch->dead))
+            if (pthread_cond_timedwait(&ch->greeted, &ch->lock, &until) == ETIMEDOUT)
+                break;
+        if (!ch->hello_seen)
+            hr = RPC_E_DISCONNECTED;
+        pthread_mutex_unlock(&ch->lock);
+    }
+    if (FAILED(hr)) {
+        pcom_set_error_message("%s did not answer as a pcom peer", url);
+        pcomi_channel_put(ch);
+        return hr;
+    }
+    *out = ch;
+    return S_OK;
+}
+
+static struct pcomi_channel *find_outbound(const char *url, const pcomi_oid *exporter)
+{
+    for (struct pcomi_channel *c = all_channels; c; c = c->next)
+        if (c->outbound && !atomic_load(&c->dead) && strcmp(c->name, url) == 0 &&
+            (!exporter || memcmp(c->peer.exporter.b, exporter->b, 16) == 0) && channel_try_ref(c)) {
+            pthread_mutex_lock(&c->lock);
+            bool open = c->uses > 0;
+            if (open)
+                c->uses++;
+            pthread_mutex_unlock(&c->lock);
+            if (open)
+                return c;
+            atomic_fetch_sub(&c->refs, 1); /* closing: its last reference is someone else's */
+        }
+    return NULL;
+}
+
+HRESULT pcomi_channel_get(const char *url, struct pcomi_channel **out)
+{
+    pthread_mutex_lock(&channels_lock);
+    struct pcomi_channel *ch = find_outbound(url, NULL);
+    pthread_mutex_unlock(&channels_lock);
+    if (ch) {
+        *out = ch;
+        return S_OK;
+    }
+    HRESULT hr = channel_connect(url, &ch);
+    if (FAILED(hr))
+        return hr;
+    pthread_mutex_lock(&channels_lock);
+    struct pcomi_channel *other = NULL;
+    for (struct pcomi_channel *c = all_channels; c && !other; c = c->next)
+        if (c != ch && c->outbound && !atomic_load(&c->dead) && strcmp(c->name, url) == 0)
+            other = c;
+    if (other)
+        other = find_outbound(url, NULL);
+    pthread_mutex_unlock(&channels_lock);
+    if (other) {
+        /* another thread connected to the same URL meanwhile: one connection per URL, keep theirs */
+        pcomi_channel_put(ch);
+        ch = other;
+    }
+    *out = ch;
+    return S_OK;
+}
+
+HRESULT pcomi_channel_find_exporter(const pcomi_oid *exporter, const struct pcomi_peer *where,
+                                    struct pcomi_channel **out)
+{
+    if (where->nendpoints == 0) {
+        pcom_set_error_message("the object's process has no endpoint to connect to");
+        return RPC_E_DISCONNECTED;
+    }
+    HRESULT hr = RPC_E_DISCONNECTED;
+    for (unsigned i = 0; i < where->nendpoints; i++) {
+        struct pcomi_channel *ch;
+        if (FAILED(hr = pcomi_channel_get(where->endpoints[i], &ch)))
+            continue;
+        if (memcmp(ch->peer.exporter.b, exporter->b, 16) == 0) {
+            *out = ch;
+            return S_OK;
+        }
+        /* another process took over the address: not the one that exported the object */
+        pcomi_channel_put(ch);
+        hr = RPC_E_DISCONNECTED;
+        pcom_set_error_message("%s is no longer the object's process", where->endpoints[i]);
+    }
+    return hr;
+}
+
+/* ---- outgoing calls ---- */
+
+HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const IID *iid, uint16_t slot_no,
+                           const struct pcom_method *m, void *frame)
+{
+    struct pcomi_wbuf local = {0};
+    struct waiter *w = this_waiter();
+    struct pcomi_wbuf *buf = &local;
+    HRESULT hr = pcomi_check_ref_params(m, frame);
+    if (!w && SUCCEEDED(hr))
+        hr = E_OUTOFMEMORY;
+    if (FAILED(hr))
+        goto fail;
+    /* a call made while encoding another (lending a reference) must not write into that one's buffer */
+    bool own_buf = !w->buf_busy;
+    if (own_buf) {
+        buf = &w->buf;
+        w->buf_busy = true;
+    }
+    buf->len = 0;
+    hr = pcomi_encode(m, frame, buf, PCOM_PF_IN, &ch->objrefs);
+    if (SUCCEEDED(hr) && buf->len > ch->lim.max_message) {
+        pcom_set_error_message("the arguments of %s take %zu bytes, more than the limit of %zu", m->name,
+                               buf->len, ch->lim.max_message);
+        hr = E_INVALIDARG;
+    }
+    if (FAILED(hr))
+        goto fail_buf;
+
+    pthread_mutex_lock(&ch->lock);
+    if (atomic_load(&ch->dead)) {
+        pthread_mutex_unlock(&ch->lock);
+        pcom_set_error_message("the connection to %s was lost", ch->name);
+        hr = RPC_E_DISCONNECTED;
+        goto fail_buf;
+    }
+    struct call_slot *s = NULL;
+    unsigned start = ch->seq & (PCOMI_MAX_CALLS_IN_FLIGHT - 1);
+    for (unsigned k = 0; k < PCOMI_MAX_CALLS_IN_FLIGHT && ch->out_in_flight < ch->max_calls; k++) {
+        unsigned i = (start + k) & (PCOMI_MAX_CALLS_IN_FLIGHT - 1);
+        if (!ch->slots[i].call_id) {
+            s = &ch->slots[i];
+            ch->seq++;
+            /* the generation wraps within 25 bits and skips 0, so a call id is never 0 (a free slot) */
+            uint32_t gen = (ch->seq >> SLOT_BITS) & ((1u << (32 - SLOT_BITS)) - 1);
+            s->call_id = (gen ? gen : 1) << SLOT_BITS | i;
+            s->w = w;
+            s->done = false;
+            s->body = NULL;
+            s->len = 0;
+            s->type = 0;
+            ch->out_in_flight++;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&ch->lock);
+    if (!s) {
+        pcom_set_error_message("more than %u calls in flight on one connection", ch->max_calls);
+        hr = RPC_E_CALL_REJECTED;
+        goto fail_buf;
+    }
+
+    struct pcomi_msg_header h = {0};
+    h.type = PCOMI_MSG_REQUEST;
+    h.call_id = s->call_id;
+    h.method = slot_no;
+    memcpy(h.causality, w->cur, CAUSALITY_BYTES);
+    memcpy(h.object_id, oid->b, 16);
+    memcpy(h.iid, iid, 16);
+    /* registered before sending: a callback may arrive before the send returns */
+    waiter_enter(w);
+    struct iovec iov = {buf->data, buf->len};
+    int err = channel_send(ch, &h, &iov, buf->len ? 1 : 0);
+    if (own_buf)
+        w->buf_busy = false;
+    pcomi_wbuf_free(&local);
+
+    pthread_mutex_lock(&w->mu);
+    if (err < 0)
+        s->done = true; /* the reader sees the shut connection and fails the rest */
+    while (!s->done) {
+        if (w->jobs) {
+            /* a call of this logical thread: run it here, then go on waiting */
+            struct job *j = w->jobs;
+            w->jobs = j->next;
+            if (!w->jobs)
+                w->jobs_tail = NULL;
+            pthread_mutex_unlock(&w->mu);
+            struct run_ctx rc = {0};
+            run_job(&rc, j);
+            pcomi_arena_free(&rc.arena);
+            pcomi_wbuf_free(&rc.out);
+            pthread_mutex_lock(&w->mu);
+            continue;
+        }
+        pthread_cond_wait(&w->cv, &w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+    waiter_leave(w);
+    /* calls of this logical thread that came after the answer: nobody waits in it any more */
+    pthread_mutex_lock(&w->mu);
+    struct job *left = w->depth ? NULL : w->jobs;
+    if (left)
+        w->jobs = w->jobs_tail = NULL;
+    pthread_mutex_unlock(&w->mu);
+    while (left) {
+        struct job *next = left->next;
+        if (!left->ch->pool || !pool_submit(left->ch->pool, left)) {
+            send_fault(left->ch, &left->h, RPC_E_DISCONNECTED, "the server is stopping");
+            job_done(left);
+        }
+        left = next;
+    }
+
+    pthread_mutex_lock(&ch->lock);
+    void *body = s->body;
+    size_t len = s->len;
+    uint8_t type = s->type;
+    s->call_id = 0;
+    s->body = NULL;
+    ch->out_in_flight--;
+    pthread_mutex_unlock(&ch->lock);
+
+    if (type == 0) {
+        pcom_set_error_message("the connection to %s was lost", ch->name);
+        hr = RPC_E_DISCONNECTED;
+        goto fail;
+    }
+    /* RESPONSE and FAULT both start with the HRESULT and 4 bytes of padding */
+    if (len < 8) {
+        free(body);
+        pcom_set_error_message("malformed answer to %s", m->name);
+        hr = RPC_E_INVALID_DATA;
+        goto fail;
+    }
+    memcpy(&hr, body, 4);
+    if (type == PCOMI_MSG_FAULT) {
+        uint32_t n = 0;
+        if (len >= 12)
+            memcpy(&n, (uint8_t *)body + 8, 4);
+        if (n > len - 12)
+            n = 0;
+        pcomi_set_error_bytes(n ? (const char *)body + 12 : "", n);
+        free(body);
+        if (SUCCEEDED(hr))
+            hr = RPC_E_INVALID_DATA; /* a fault that claims success is not one */
+        pcomi_clear_out(m, frame);
+        return hr;
+    }
+    if (FAILED(hr)) {
+        free(body);
+        pcom_set_error_message(NULL);
+        pcomi_clear_out(m, frame);
+        return hr;
+    }
+    HRESULT dhr = pcomi_decode_out(m, (uint8_t *)body + 8, len - 8, frame, &ch->lim);
+    free(body);
+    if (FAILED(dhr)) {
+        if (!pcom_error_message()[0])
+            pcom_set_error_message("malformed results from %s", m->name);
+        return dhr;
+    }
+    return hr; /* a success leaves the message of the last failure alone */
+
+fail_buf:
+    if (own_buf)
+        w->buf_busy = false;
+    pcomi_wbuf_free(&local);
+fail:
+    pcomi_clear_out(m, frame);
+    return hr;
+}
+
+/* ---- releases and keepalive ---- */
+
+void pcomi_channel_release_later(struct pcomi_channel *ch, const pcomi_oid *oid, uint32_t count)
+{
+    if (!count || atomic_load(&ch->dead))
+        return; /* a dead connection released everything already */
+    pthread_mutex_lock(&ch->lock);
+    for (size_t i = 0; i < ch->nreleases; i++)
+        if (memcmp(&ch->releases[i].oid, oid->b, 16) == 0 && ch->releases[i].count <= UINT32_MAX - count) {
+            ch->releases[i].count += count;
+            pthread_mutex_unlock(&ch->lock);
+            return;
+        }
+    if (ch->nreleases == ch->capreleases) {
+        size_t cap = ch->capreleases ? ch->capreleases * 2 : 16;
+        struct pcomi_release_entry *n = realloc(ch->releases, cap * sizeof(*n));
+        if (!n) {
+            /* the reference stays counted at the exporter until this connection ends */
+            pthread_mutex_unlock(&ch->lock);
+            return;
+        }
+        ch->releases = n;
+        ch->capreleases = cap;
+    }
+    memcpy(&ch->releases[ch->nreleases].oid, oid->b, 16);
+    ch->releases[ch->nreleases++].count = count;
+    if (ch->nreleases == 1) {
+        /* a use until the batch is sent: the connection must not close with it unsent */
+        atomic_fetch_add(&ch->refs, 1);
+        ch->uses++;
+    }
+    pthread_mutex_unlock(&ch->lock);
+    housekeeper_kick();
+}
+
+static void flush_releases(struct pcomi_channel *ch)
+{
+    pthread_mutex_lock(&ch->lock);
+    struct pcomi_release_entry *r = ch->releases;
+    size_t n = ch->nreleases;
+    ch->releases = NULL;
+    ch->nreleases = ch->capreleases = 0;
+    pthread_mutex_unlock(&ch->lock);
+    static const pcomi_oid system_oid;
+    struct pcomi_wbuf buf = {0};
+    for (size_t at = 0; at < n && !atomic_load(&ch->dead); at += PCOMI_MAX_RELEASE_BATCH) {
+        size_t k = n - at < PCOMI_MAX_RELEASE_BATCH ? n - at : PCOMI_MAX_RELEASE_BATCH;
+        struct pcomi_sys_release_frame f = {(uint32_t)k, r + at};
+        buf.len = 0;
+        if (FAILED(pcomi_encode(&pcomi_sys_methods[PCOMI_SYS_RELEASE], &f, &buf, PCOM_PF_IN, NULL)))
+            break;
+        struct pcomi_msg_header h = {0};
+        h.type = PCOMI_MSG_REQUEST;
+        h.flags = PCOMI_FLAG_ONEWAY;
+        h.method = PCOMI_SYS_RELEASE;
+        memcpy(h.object_id, system_oid.b, 16);
+        memcpy(h.iid, &pcomi_iid_system, 16);
+        struct iovec iov = {buf.data, buf.len};
+        channel_send(ch, &h, &iov, 1);
+    }
+    pcomi_wbuf_free(&buf);
+    free(r);
+    if (n)
+        pcomi_channel_put(ch); /* the use taken when the first entry was queued */
+}
+
+static pthread_mutex_t hk_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hk_cond = PTHREAD_COND_INITIALIZER;
+static bool hk_kicked, hk_started;
+
+static void housekeeper_kick(void)
+{
+    pthread_mutex_lock(&hk_lock);
+    hk_kicked = true;
+    pthread_cond_signal(&hk_cond);
+    pthread_mutex_unlock(&hk_lock);
+}
+
+/* One pass: batches of releases go out, idle connections are pinged, silent ones are ended. */
+static long housekeep(void)
+{
+    pthread_mutex_lock(&channels_lock);
+    unsigned interval = keepalive_interval_ms, timeout = keepalive_timeout_ms;
+    size_t n = 0, cap = 0;
+    for (struct pcomi_channel *c = all_channels; c; c = c->next)
+        cap++;
+    struct pcomi_channel **work = cap ? calloc(cap, sizeof(*work)) : NULL;
+    for (struct pcomi_channel *c = all_channels; c && work; c = c->next)
+        if (!atomic_load(&c->dead) && channel_try_ref(c))
+            work[n++] = c;
+    pthread_mutex_unlock(&channels_lock);
+    long long now = now_ms();
+    long next = interval / 2;
+    for (size_t i = 0; i < n; i++) {
+        struct pcomi_channel *c = work[i];
+        pthread_mutex_lock(&c->lock);
+        bool releases = c->nreleases > 0;
+        pthread_mutex_unlock(&c->lock);
+        if (releases)
+            flush_releases(c);
+        long long quiet = now - atomic_load(&c->last_recv);
+        if (quiet >= timeout) {
+            /* nothing heard, not even a PONG: the peer is frozen or cut off */
+            pcomi_channel_shutdown(c);
+        } else if (quiet >= interval && now - atomic_load(&c->last_ping) >= interval) {
+            struct pcomi_msg_header h = {0};
+            h.type = PCOMI_MSG_PING;
+            atomic_store(&c->last_ping, now);
+            channel_send(c, &h, NULL, 0);
+        }
+        channel_unref(c);
+    }
+    free(work);
+    long t = pcomi_exports_expire();
+    if (t >= 0 && t < next)
+        next = t;
+    return next < 5 ? 5 : next;
+}
+
+static void *housekeeper_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        long wait_ms = housekeep();
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += wait_ms / 1000;
+        until.tv_nsec += (wait_ms % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_mutex_lock(&hk_lock);
+        while (!hk_kicked)
+            if (pthread_cond_timedwait(&hk_cond, &hk_lock, &until) == ETIMEDOUT)
+                break;
+        hk_kicked = false;
+        pthread_mutex_unlock(&hk_lock);
+    }
+    return NULL;
+}
+
+static void housekeeper_start(void)
+{
+    pthread_mutex_lock(&hk_lock);
+    if (!hk_started) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        hk_started = pthread_create(&t, &attr, housekeeper_main, NULL) == 0;
+        pthread_attr_destroy(&attr);
+    }
+    pthread_mutex_unlock(&hk_lock);
+}
