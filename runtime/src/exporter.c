@@ -194,6 +194,11 @@ static void chan_count_drop(struct chan_count *c)
  * stays open while its peer holds our objects. */
 static HRESULT hold(struct export *e, struct pcomi_channel *ch)
 {
+    /* a channel is marked dead before its holdings are dropped (under this lock): none may be added after */
+    if (pcomi_channel_dead(ch)) {
+        pcom_set_error_message("the connection was lost");
+        return RPC_E_DISCONNECTED;
+    }
     struct holding *h = find_holding(e, ch);
     if (h) {
         if (h->count == UINT32_MAX)
@@ -363,7 +368,7 @@ HRESULT pcomi_export_find(struct pcomi_channel *ch, const uint8_t oid[16], const
         pcom_set_error_message("no such object on this connection");
     } else if (!(fi = find_iface(e, iid))) {
         hr = E_NOINTERFACE;
-        pcom_set_error_message("the object was not asked for this interface on this connection");
+        pcom_set_error_message("the object was not asked for this interface");
     } else if (method < 3 || method >= fi->info->nmethods || !fi->info->methods[method].invoke) {
         hr = RPC_E_INVALID_HEADER;
         pcom_set_error_message("no such method");
@@ -470,13 +475,16 @@ HRESULT pcomi_export_home(struct pcomi_channel *ch, const pcomi_oid *oid, const 
     IUnknown *identity = NULL;
     void *ptr = NULL;
     struct export *gone = NULL;
+    struct pcomi_channel *put = NULL;
     HRESULT hr = S_OK;
     pthread_mutex_lock(&ex_lock);
     struct export *e = find_by_oid(oid->b);
-    struct token *t = token && !pcomi_oid_is_zero(token) ? find_token(token->b) : NULL;
-    if (!e || (t ? t->e != e : !ch || !find_holding(e, ch))) {
-        hr = RPC_E_INVALID_DATA;
-        pcom_set_error_message("a reference to an object of this process that was not handed out");
+    struct token *t = token ? find_token(token->b) : NULL;
+    struct holding *h = e && !token && ch ? find_holding(e, ch) : NULL;
+    if (!e || (token ? !t || t->e != e : !h)) {
+        /* as a claim elsewhere would: the reference expired, was claimed, revoked, or never given */
+        hr = RPC_E_DISCONNECTED;
+        pcom_set_error_message("a reference to an object of this process that is not held");
     } else {
         struct export_iface *fi = find_iface(e, iid);
         if (fi) {
@@ -486,10 +494,15 @@ HRESULT pcomi_export_home(struct pcomi_channel *ch, const pcomi_oid *oid, const 
             identity = e->identity;
             IUnknown_AddRef(identity);
         }
-        if (t && !t->lasting)
-            gone = token_drop(t); /* the lent reference was for whoever brought it back: us */
+        /* the reference the sender gave up with the object reference is ours: it ends here */
+        if (h && unhold(e, h, 1, &put))
+            gone = e;
+        else if (t && !t->lasting)
+            gone = token_drop(t);
     }
     pthread_mutex_unlock(&ex_lock);
+    if (put)
+        pcomi_channel_put(put);
     if (gone)
         export_free(gone);
     if (identity) {
@@ -617,13 +630,15 @@ HRESULT pcomi_sys_query_interface(void *conn, void *frame)
         const struct pcom_interface_info *info = pcom_find_interface(iid);
         void *ptr = NULL;
         HRESULT hr = info ? S_OK : E_NOINTERFACE;
+        /* the export is looked up again each time: it may be released while the object's code runs */
         pthread_mutex_lock(&ex_lock);
-        bool known = e && find_iface(e, iid);
+        e = find_by_oid((const uint8_t *)f->oid);
+        bool known = e && e->identity == identity && find_iface(e, iid);
         pthread_mutex_unlock(&ex_lock);
         /* the object's QueryInterface runs without the table's lock: it may take its own */
         if (SUCCEEDED(hr) && !known && SUCCEEDED(hr = IUnknown_QueryInterface(identity, iid, &ptr))) {
             pthread_mutex_lock(&ex_lock);
-            e = find_by_oid((const uint8_t *)f->oid); /* it may have been released meanwhile */
+            e = find_by_oid((const uint8_t *)f->oid);
             if (!e || e->identity != identity)
                 hr = RPC_E_DISCONNECTED;
             else if (!find_iface(e, iid))

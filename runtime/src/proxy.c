@@ -8,7 +8,7 @@
 
 /* ---- object references (docs/wire.md) ----
  *
- *   0  u32  flags: CONN, TOKEN or neither (the exporter's own object coming back over the connection that holds it)
+ *   0  u32  flags: CONN or TOKEN
  *   4  u32  number of endpoints (at most PCOMI_MAX_ENDPOINTS)
  *   8  16   exporter id
  *  24  16   object id
@@ -17,9 +17,12 @@
  *  72       endpoints: each a u32 length and that many bytes of URL
  */
 enum {
-    ORF_CONN = 1,  /* one reference, counted for the connection the reference arrived on */
+    ORF_CONN = 1,  /* one reference, counted by the exporter for the connection the reference travels on */
     ORF_TOKEN = 2, /* one reference lent by the exporter, claimed with the token */
 };
+/* References a proxy keeps from repeated unmarshaling instead of giving them back: each lets it hand the object
+ * back to its exporter without a round trip. */
+#define SPARE_REFS 8
 #define OBJREF_FIXED 72
 
 struct objref {
@@ -64,7 +67,7 @@ static HRESULT objref_read(const uint8_t *b, size_t len, struct objref *r)
     memcpy(r->oid.b, b + 24, 16);
     memcpy(&r->iid, b + 40, 16);
     memcpy(r->token.b, b + 56, 16);
-    if ((r->flags & ~(uint32_t)(ORF_CONN | ORF_TOKEN)) || r->flags == (ORF_CONN | ORF_TOKEN) ||
+    if ((r->flags != ORF_CONN && r->flags != ORF_TOKEN) ||
         n > PCOMI_MAX_ENDPOINTS || pcomi_oid_is_zero(&r->where.exporter) || pcomi_oid_is_zero(&r->oid) ||
         (!(r->flags & ORF_TOKEN) && !pcomi_oid_is_zero(&r->token)) ||
         ((r->flags & ORF_TOKEN) && pcomi_oid_is_zero(&r->token)))
@@ -135,6 +138,17 @@ static ULONG STDMETHODCALLTYPE unk_release(IUnknown *This)
 }
 static const IUnknownVtbl unk_vtbl = {unk_query_interface, unk_add_ref, unk_release};
 
+/* IUnknown itself travels too ([in] IUnknown *, [iid_is] void **): its tables name no method to call. */
+static const struct pcom_method iunknown_methods[3] = {
+    {"QueryInterface", 0, 0, 0, NULL, NULL}, {"AddRef", 0, 0, 0, NULL, NULL}, {"Release", 0, 0, 0, NULL, NULL}};
+static const struct pcom_interface_info iunknown_info = {
+    PCOM_INTERFACE_INFO_MAGIC, PCOM_STUB_ABI_VERSION, &IID_IUnknown, "IUnknown", 3, iunknown_methods, &unk_vtbl};
+
+__attribute__((constructor)) static void register_iunknown(void)
+{
+    pcom_register_interface(&iunknown_info);
+}
+
 static bool try_ref(struct rproxy *o)
 {
     unsigned long r = atomic_load(&o->refs);
@@ -146,6 +160,8 @@ static bool try_ref(struct rproxy *o)
 /* The interface proxy of o for info, made if needed. Under px_lock. */
 static struct iproxy *iface_of(struct rproxy *o, const struct pcom_interface_info *info)
 {
+    if (info == &iunknown_info)
+        return &o->unk; /* identity: one IUnknown pointer per object */
     for (struct iproxy *p = o->ifaces; p; p = p->next)
         if (pcom_guid_equal(p->info->iid, info->iid))
             return p;
@@ -173,8 +189,12 @@ static HRESULT proxy_for(struct pcomi_channel *ch, const pcomi_oid *exporter, co
             break;
     if (o) {
         struct iproxy *p = iface_of(o, info);
+        bool spare = o->ch == ch && o->remote_refs < SPARE_REFS;
+        if (spare)
+            o->remote_refs++;
         pthread_mutex_unlock(&px_lock);
-        pcomi_channel_release_later(ch, oid, 1);
+        if (!spare)
+            pcomi_channel_release_later(ch, oid, 1);
         if (!p) {
             pcom_proxy_release(&o->unk);
             return E_OUTOFMEMORY;
@@ -196,19 +216,30 @@ static HRESULT proxy_for(struct pcomi_channel *ch, const pcomi_oid *exporter, co
     o->ch = ch;
     pcomi_channel_use(ch);
     pthread_mutex_lock(&px_lock);
-    struct iproxy *p = iface_of(o, info);
-    if (p) {
+    struct rproxy *other = NULL;
+    for (other = proxies[px_bucket(oid)]; other; other = other->next)
+        if (memcmp(other->oid.b, oid->b, 16) == 0 && memcmp(other->exporter.b, exporter->b, 16) == 0 &&
+            !pcomi_channel_dead(other->ch) && try_ref(other))
+            break;
+    struct iproxy *p = NULL;
+    if (other) {
+        /* another thread unmarshaled the same object meanwhile: one proxy per object */
+        p = iface_of(other, info);
+    } else if ((p = iface_of(o, info))) {
         o->next = proxies[px_bucket(oid)];
         proxies[px_bucket(oid)] = o;
     }
     pthread_mutex_unlock(&px_lock);
-    if (!p) {
+    if (other || !p) {
         pcomi_channel_release_later(ch, oid, 1);
         pcomi_channel_put(ch);
         free(o);
-        return E_OUTOFMEMORY;
+        if (!p) {
+            if (other)
+                pcom_proxy_release(&other->unk);
+            return E_OUTOFMEMORY;
+        }
     }
-    /* two threads unmarshaling one new object at once may each make a proxy: both work, identity is per proxy */
     *out = p;
     return S_OK;
 }
@@ -383,6 +414,17 @@ static HRESULT lend(struct rproxy *o, uint32_t flags, pcomi_oid *token)
                               &pcomi_sys_methods[PCOMI_SYS_LEND], &f);
 }
 
+/* Gives one of o's spare references away, if it has one (it keeps one for itself). */
+static bool give_back(struct rproxy *o)
+{
+    pthread_mutex_lock(&px_lock);
+    bool spare = o->remote_refs > 1;
+    if (spare)
+        o->remote_refs--;
+    pthread_mutex_unlock(&px_lock);
+    return spare;
+}
+
 HRESULT pcomi_objref_marshal(void *chan, const IID *iid, void *itf, struct pcomi_wbuf *out)
 {
     struct pcomi_channel *ch = chan;
@@ -398,8 +440,9 @@ HRESULT pcomi_objref_marshal(void *chan, const IID *iid, void *itf, struct pcomi
         if (pcomi_channel_dead(o->ch)) {
             pcom_set_error_message("the object passed lives in a process this one lost its connection to");
             hr = RPC_E_DISCONNECTED;
-        } else if (o->ch == ch) {
-            /* back to its exporter over the connection that holds it: the exporter finds its own object */
+        } else if (o->ch == ch && give_back(o)) {
+            /* back to its exporter over the connection that holds it, with one of our references */
+            r.flags = ORF_CONN;
             r.where = *home;
             r.oid = o->oid;
         } else if (to_exporter || home->nendpoints) {
@@ -440,57 +483,79 @@ static HRESULT claim(struct pcomi_channel *ch, const struct objref *r)
                               &pcomi_sys_methods[PCOMI_SYS_CLAIM], &f);
 }
 
-/* A proxy for an object of a third process: connect there (or reuse a connection) and claim the reference. */
-static HRESULT unmarshal_elsewhere(const struct objref *r, const struct pcom_interface_info *info, void **out)
+/* A connection to the process that exported r's object: the one a proxy of it uses, or one to its endpoints. */
+static HRESULT channel_to_exporter(const struct objref *r, struct pcomi_channel **out)
 {
     struct pcomi_channel *ch = NULL;
     pthread_mutex_lock(&px_lock);
-    for (struct rproxy *o = proxies[px_bucket(&r->oid)]; o && !ch; o = o->next)
-        if (memcmp(o->oid.b, r->oid.b, 16) == 0 && memcmp(o->exporter.b, r->where.exporter.b, 16) == 0 &&
-            !pcomi_channel_dead(o->ch)) {
-            ch = o->ch;
-            pcomi_channel_use(ch);
-        }
+    for (unsigned b = 0; b < PX_BUCKETS && !ch; b++)
+        for (struct rproxy *o = proxies[b]; o && !ch; o = o->next)
+            if (memcmp(o->exporter.b, r->where.exporter.b, 16) == 0 && !pcomi_channel_dead(o->ch)) {
+                ch = o->ch;
+                pcomi_channel_use(ch);
+            }
     pthread_mutex_unlock(&px_lock);
-    HRESULT hr = S_OK;
-    if (!ch)
-        hr = pcomi_channel_find_exporter(&r->where.exporter, &r->where, &ch);
-    if (SUCCEEDED(hr) && SUCCEEDED(hr = claim(ch, r)))
+    if (ch) {
+        *out = ch;
+        return S_OK;
+    }
+    return pcomi_channel_find_exporter(&r->where.exporter, &r->where, out);
+}
+
+/* A proxy for an object of a third process: connect there (or reuse a connection) and claim the reference. */
+static HRESULT unmarshal_elsewhere(const struct objref *r, const struct pcom_interface_info *info, void **out)
+{
+    struct pcomi_channel *ch;
+    HRESULT hr = channel_to_exporter(r, &ch);
+    if (FAILED(hr))
+        return hr;
+    if (SUCCEEDED(hr = claim(ch, r)))
         hr = proxy_for(ch, &r->where.exporter, &r->oid, info, out);
-    if (ch)
-        pcomi_channel_put(ch);
+    pcomi_channel_put(ch);
     return hr;
 }
 
-static HRESULT unmarshal(struct pcomi_channel *ch, const IID *iid, const struct objref *r, void **out)
+static HRESULT unmarshal_as_sent(struct pcomi_channel *ch, const struct objref *r, void **out)
 {
-    if (!pcom_guid_equal(&r->iid, iid)) {
-        pcom_set_error_message("an object reference of another interface than the one expected");
-        return RPC_E_INVALID_DATA;
-    }
-    const struct pcom_interface_info *info = pcom_find_interface(iid);
-    if (!info) {
-        pcom_set_error_message("no proxy tables are linked for an interface received");
-        return E_NOINTERFACE;
-    }
-    if (memcmp(r->where.exporter.b, pcomi_exporter_id()->b, 16) == 0) {
+    const struct pcom_interface_info *info = pcom_find_interface(&r->iid);
+    bool home = memcmp(r->where.exporter.b, pcomi_exporter_id()->b, 16) == 0;
+    if (home)
         /* one of ours, home again: the object itself, never a proxy of a proxy */
-        if (r->flags & ORF_CONN)
-            return RPC_E_INVALID_DATA;
-        return pcomi_export_home(ch, &r->oid, &r->token, iid, out);
-    }
+        return pcomi_export_home(ch, &r->oid, (r->flags & ORF_TOKEN) ? &r->token : NULL, &r->iid, out);
     if (r->flags & ORF_CONN) {
         /* the sender exported it: it must be who the connection says it is */
         if (!ch || memcmp(pcomi_channel_peer(ch)->exporter.b, r->where.exporter.b, 16) != 0) {
             pcom_set_error_message("an object reference that claims another exporter than its sender");
             return RPC_E_INVALID_DATA;
         }
+        if (!info) {
+            pcomi_channel_release_later(ch, &r->oid, 1); /* the reference it carried goes back */
+            pcom_set_error_message("no proxy tables are linked for an interface received");
+            return E_NOINTERFACE;
+        }
         return proxy_for(ch, &r->where.exporter, &r->oid, info, out);
     }
-    if (r->flags & ORF_TOKEN)
-        return unmarshal_elsewhere(r, info, out);
-    pcom_set_error_message("a reference to an object of another process that carries no reference");
-    return RPC_E_INVALID_DATA;
+    if (!info) {
+        pcom_set_error_message("no proxy tables are linked for an interface received");
+        return E_NOINTERFACE;
+    }
+    return unmarshal_elsewhere(r, info, out);
+}
+
+/* The interface iid of the object r names. A reference made for another interface of the object is asked for
+ * iid, as CoUnmarshalInterface does. */
+static HRESULT unmarshal(struct pcomi_channel *ch, const IID *iid, const struct objref *r, void **out)
+{
+    void *itf = NULL;
+    HRESULT hr = unmarshal_as_sent(ch, r, &itf);
+    if (FAILED(hr) || pcom_guid_equal(&r->iid, iid)) {
+        if (SUCCEEDED(hr))
+            *out = itf;
+        return hr;
+    }
+    hr = IUnknown_QueryInterface((IUnknown *)itf, iid, out);
+    IUnknown_Release((IUnknown *)itf);
+    return hr;
 }
 
 HRESULT pcomi_objref_unmarshal(void *chan, const IID *iid, const uint8_t *ref, size_t n, void **out)
@@ -603,7 +668,7 @@ HRESULT pcom_release_marshal_data(const char *text)
     if (memcmp(r.where.exporter.b, pcomi_exporter_id()->b, 16) == 0)
         return pcomi_export_revoke(&r.token);
     struct pcomi_channel *ch;
-    HRESULT hr = pcomi_channel_find_exporter(&r.where.exporter, &r.where, &ch);
+    HRESULT hr = channel_to_exporter(&r, &ch);
     if (FAILED(hr))
         return hr;
     struct pcomi_sys_revoke_frame f = {(const GUID *)r.token.b};

@@ -139,7 +139,8 @@ HRESULT pcomi_export(struct pcomi_channel *ch, const IID *iid, void *itf, pcomi_
 /* The interface of an object ch holds, with a reference for the call, or a failure to send back. */
 HRESULT pcomi_export_find(struct pcomi_channel *ch, const uint8_t oid[16], const IID *iid, uint16_t method,
                           void **itf, const struct pcom_interface_info **info);
-/* A local object by id, for a reference coming home; ch must hold it or token must be a valid claim. */
+/* A local object by id, for a reference coming home: with a token, the reference it lent; without, one of the
+ * references ch holds, which the sender gave up. */
 HRESULT pcomi_export_home(struct pcomi_channel *ch, const pcomi_oid *oid, const pcomi_oid *token, const IID *iid,
                           void **out);
 /* A token for a local object (out-of-band marshaling); lasting tokens stay until revoked. */

@@ -97,7 +97,7 @@ int pcomi_connect(const char *url, struct pcomi_conn **out);
 
 /* Sends one message: the header (with body_len the total of the iovecs) and the body, in one sendmsg in the common
  * case. Thread-safe: whole messages from several threads never interleave. Never raises SIGPIPE. -EINVAL for a type
- * outside enum pcomi_msg_type, nonzero flags or niov < 0; -EMSGSIZE for a body over 4 GiB - 1; -EPIPE once an
+ * outside enum pcomi_msg_type, unknown flags (or ONEWAY on anything but a REQUEST) or niov < 0; -EMSGSIZE for a body over 4 GiB - 1; -EPIPE once an
  * earlier send failed part-way (the stream would be desynchronised) or the peer is gone. */
 int pcomi_conn_send(struct pcomi_conn *c, const struct pcomi_msg_header *h, const struct iovec *body, int niov);
 /* Receives one whole message. The header is checked (see pcomi_msg_decode_header) before anything is allocated; the

@@ -22,88 +22,15 @@
 
 #include <pcom/pcom.h>
 
+#include "procs.h"
 #include "rpctest.h"
 
 static const char *server_path; /* the rpctest_server binary */
 
-struct server {
-    pid_t pid;
-    char unix_url[128];
-    char tcp_url[256];
-    char dir[64];
-};
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Start rpctest_server on a fresh Unix socket and a free TCP port; wait for "ready". */
 static void server_start(struct server *s, unsigned workers)
 {
-    memset(s, 0, sizeof(*s));
-    strcpy(s->dir, "/tmp/pcom-rpc-XXXXXX");
-    assert_non_null(mkdtemp(s->dir));
-    snprintf(s->unix_url, sizeof(s->unix_url), "unix:%s/s.sock", s->dir);
-    int out[2];
-    assert_int_equal(pipe(out), 0);
-    s->pid = fork();
-    assert_true(s->pid >= 0);
-    if (s->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL); /* a test that crashes must not leave its server running */
-        dup2(out[1], 1);
-        close(out[0]);
-        close(out[1]);
-        char w[16];
-        snprintf(w, sizeof(w), "%u", workers ? workers : 4);
-        execl(server_path, server_path, "--workers", w, s->unix_url, "tcp://127.0.0.1:0", (char *)NULL);
-        _exit(127);
-    }
-    close(out[1]);
-    FILE *f = fdopen(out[0], "r");
-    char line[200];
-    int n = 0;
-    while (fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\n")] = 0;
-        if (strcmp(line, "ready") == 0)
-            break;
-        if (n++ == 1)
-            snprintf(s->tcp_url, sizeof(s->tcp_url), "%s", line);
-    }
-    fclose(f);
-    assert_true(strncmp(s->tcp_url, "tcp://127.0.0.1:", 16) == 0);
-}
-
-/* SIGTERM and wait: the server exits 0 only when every object was released. */
-static int server_stop(struct server *s)
-{
-    int status = 0;
-    if (s->pid > 0) {
-        kill(s->pid, SIGTERM);
-        waitpid(s->pid, &status, 0);
-        s->pid = 0;
-    }
-    char path[200];
-    snprintf(path, sizeof(path), "%s/s.sock", s->dir);
-    bool left = access(path, F_OK) == 0;
-    unlink(path);
-    rmdir(s->dir);
-    if (left)
-        return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static void server_kill(struct server *s)
-{
-    kill(s->pid, SIGKILL);
-    waitpid(s->pid, NULL, 0);
-    s->pid = 0;
-    char path[200];
-    snprintf(path, sizeof(path), "%s/s.sock", s->dir);
-    unlink(path);
-    rmdir(s->dir);
+    server_spawn(s, server_path, NULL, workers);
 }
 
 /* ---- the group: one server, run once over Unix sockets and once over TCP ---- */
@@ -781,16 +708,6 @@ static void pipe_child_killed(void **state)
 
 /* ---- hostile peers ---- */
 
-static int raw_connect(const struct server *srv)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", srv->unix_url + 5);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    return fd;
-}
-
 /* The server must close a connection that sent garbage: read sees EOF (or a reset) within a second. */
 static bool closed_by_peer(int fd)
 {
@@ -805,23 +722,6 @@ static bool closed_by_peer(int fd)
         }
     }
     return false;
-}
-
-static void header(uint8_t h[56], uint8_t type, uint32_t call_id, uint32_t body_len, uint16_t method,
-                   const uint8_t oid[16], const IID *iid)
-{
-    memset(h, 0, 56);
-    uint32_t magic = 0x4d4f4350u;
-    memcpy(h, &magic, 4);
-    h[4] = 1;
-    h[5] = type;
-    memcpy(h + 8, &call_id, 4);
-    memcpy(h + 12, &body_len, 4);
-    memcpy(h + 16, &method, 2);
-    if (oid)
-        memcpy(h + 24, oid, 16);
-    if (iid)
-        memcpy(h + 40, iid, 16);
 }
 
 static void hostile_peers(void **state)
@@ -841,14 +741,14 @@ static void hostile_peers(void **state)
 
     /* a length far beyond the limit */
     uint8_t h[56];
-    header(h, 1, 1, 0xfffffff0u, 3, NULL, NULL);
+    raw_header(h, 1, 1, 0xfffffff0u, 3, NULL, NULL);
     fd = raw_connect(&srv);
     assert_int_equal(write(fd, h, 56), 56);
     assert_true(closed_by_peer(fd));
     close(fd);
 
     /* another protocol version: told so with a fault, then closed */
-    header(h, 1, 1, 0, 3, NULL, NULL);
+    raw_header(h, 1, 1, 0, 3, NULL, NULL);
     h[4] = 2;
     fd = raw_connect(&srv);
     assert_int_equal(write(fd, h, 56), 56);
@@ -863,7 +763,7 @@ static void hostile_peers(void **state)
     close(fd);
 
     /* a truncated frame, then the peer goes */
-    header(h, 1, 1, 100, 3, NULL, NULL);
+    raw_header(h, 1, 1, 100, 3, NULL, NULL);
     fd = raw_connect(&srv);
     assert_int_equal(write(fd, h, 30), 30);
     close(fd);
@@ -881,7 +781,7 @@ static void hostile_peers(void **state)
     uint8_t forged[16];
     for (int i = 0; i < 16; i++)
         forged[i] = (uint8_t)(i * 13 + 1);
-    header(h, 1, 7, 0, 3, forged, &IID_IRpcTest);
+    raw_header(h, 1, 7, 0, 3, forged, &IID_IRpcTest);
     fd = raw_connect(&srv);
     assert_int_equal(write(fd, h, 56), 56);
     uint8_t reply[56 + 64];
@@ -899,7 +799,7 @@ static void hostile_peers(void **state)
     uint8_t body[20] = {0};
     memcpy(body, forged, 16);
     body[16] = 1;
-    header(h, 1, 8, 20, 5, NULL, &system_iid);
+    raw_header(h, 1, 8, 20, 5, NULL, &system_iid);
     assert_int_equal(write(fd, h, 56), 56);
     assert_int_equal(write(fd, body, 20), 20);
     n = read(fd, reply, sizeof(reply));
@@ -907,7 +807,7 @@ static void hostile_peers(void **state)
     memcpy(&hr, reply + 56, 4);
     assert_true(FAILED(hr));
     /* a bad method number */
-    header(h, 1, 9, 0, 999, NULL, &system_iid);
+    raw_header(h, 1, 9, 0, 999, NULL, &system_iid);
     assert_int_equal(write(fd, h, 56), 56);
     n = read(fd, reply, sizeof(reply));
     assert_true(n >= 56 + 8);
@@ -939,7 +839,7 @@ static void stalled_reader_dropped(void **state)
     int sent = 0;
     /* requests for an unknown object: each is answered with a fault nobody reads */
     for (int i = 0; i < 40000; i++) {
-        header(h, 1, (uint32_t)i + 1, 0, 3, forged, &IID_IRpcTest);
+        raw_header(h, 1, (uint32_t)i + 1, 0, 3, forged, &IID_IRpcTest);
         struct pollfd p = {fd, POLLOUT, 0};
         if (poll(&p, 1, 2000) <= 0 || write(fd, h, 56) != 56)
             break; /* the server stopped reading from us, or dropped us: either way, enough */

@@ -48,6 +48,7 @@ HRESULT pcom_revoke_class(REFCLSID clsid);
  *   NULL or "inproc:"              this process's registered class; the object itself, no marshaling
  *   "unix:/path", "unix:@name"     a server listening on a Unix socket (a path, or an abstract name)
  *   "tcp://host:port"              a server on TCP, IPv4 or IPv6 ("tcp://[::1]:7000")
+ *   "pipe:/path/to/server args"    a server this process starts, on a socket pair (COM's local server)
  * On success *ppv holds a reference the caller releases; on failure it is NULL. A failed call's message,
  * when the server sent one, is pcom_error_message().
  */

@@ -1,0 +1,127 @@
+/* procs.c: starting, stopping and killing the server processes the remoting tests talk to. */
+#include "procs.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void server_spawn(struct server *s, const char *path, const char *const *args, unsigned workers)
+{
+    memset(s, 0, sizeof(*s));
+    strcpy(s->dir, "/tmp/pcom-rpc-XXXXXX");
+    assert_non_null(mkdtemp(s->dir));
+    snprintf(s->unix_url, sizeof(s->unix_url), "unix:%s/s.sock", s->dir);
+    char w[16];
+    snprintf(w, sizeof(w), "%u", workers ? workers : 4);
+    const char *argv[16];
+    int n = 0;
+    argv[n++] = path;
+    for (int i = 0; args && args[i] && n < 10; i++)
+        argv[n++] = args[i];
+    argv[n++] = "--workers";
+    argv[n++] = w;
+    argv[n++] = s->unix_url;
+    argv[n++] = "tcp://127.0.0.1:0";
+    argv[n] = NULL;
+    int out[2];
+    assert_int_equal(pipe(out), 0);
+    s->pid = fork();
+    assert_true(s->pid >= 0);
+    if (s->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* a test that crashes must not leave its server running */
+        dup2(out[1], 1);
+        close(out[0]);
+        close(out[1]);
+        execv(path, (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    FILE *f = fdopen(out[0], "r");
+    char line[200];
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = 0;
+        if (strcmp(line, "ready") == 0)
+            break;
+        if (strncmp(line, "tcp://", 6) == 0)
+            snprintf(s->tcp_url, sizeof(s->tcp_url), "%s", line);
+    }
+    fclose(f);
+    assert_true(strncmp(s->tcp_url, "tcp://127.0.0.1:", 16) == 0);
+}
+
+int server_stop(struct server *s)
+{
+    int status = 0;
+    if (s->pid > 0) {
+        kill(s->pid, SIGTERM);
+        waitpid(s->pid, &status, 0);
+        s->pid = 0;
+    }
+    char path[200];
+    snprintf(path, sizeof(path), "%s/s.sock", s->dir);
+    bool left = access(path, F_OK) == 0;
+    unlink(path);
+    rmdir(s->dir);
+    if (left)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void server_kill(struct server *s)
+{
+    if (s->pid > 0) {
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, NULL, 0);
+    }
+    s->pid = 0;
+    char path[200];
+    snprintf(path, sizeof(path), "%s/s.sock", s->dir);
+    unlink(path);
+    rmdir(s->dir);
+}
+
+int raw_connect(const struct server *srv)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", srv->unix_url + 5);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+void raw_header(uint8_t h[56], uint8_t type, uint32_t call_id, uint32_t body_len, uint16_t method,
+                const uint8_t oid[16], const void *iid)
+{
+    memset(h, 0, 56);
+    uint32_t magic = 0x4d4f4350u;
+    memcpy(h, &magic, 4);
+    h[4] = 1;
+    h[5] = type;
+    memcpy(h + 8, &call_id, 4);
+    memcpy(h + 12, &body_len, 4);
+    memcpy(h + 16, &method, 2);
+    if (oid)
+        memcpy(h + 24, oid, 16);
+    if (iid)
+        memcpy(h + 40, iid, 16);
+}

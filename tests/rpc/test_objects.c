@@ -1,0 +1,587 @@
+/* test_objects.c: interface pointers between real processes: callbacks, identity, reference counts seen from the
+ * exporter, reentrant chains, third-party references, references as text, and peers that die or freeze. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <pcom/pcom.h>
+
+#include "objtest_objects.h"
+#include "procs.h"
+
+static const char *server_path; /* the objtest_server binary */
+static const char *const serve_args[] = {"serve", NULL};
+
+/* Waits up to 5 s for f(arg) to return want: releases travel in batches, a moment after the last Release. */
+static bool eventually(size_t (*f)(void *), void *arg, size_t want)
+{
+    double t0 = now_s();
+    while (now_s() - t0 < 5.0) {
+        if (f(arg) == want)
+            return true;
+        usleep(5000);
+    }
+    return f(arg) == want;
+}
+
+static size_t local_exports(void *arg)
+{
+    (void)arg;
+    return pcom_server_live_objects(NULL);
+}
+
+static size_t refs_of_sink(void *sink)
+{
+    return sink_refs(sink);
+}
+
+static size_t remote_exports(void *hub)
+{
+    uint32_t n = 0;
+    if (FAILED(IHub_Live((IHub *)hub, &n)))
+        return (size_t)-1;
+    return n;
+}
+
+/* ---- the group: one server with a single worker, over Unix sockets, then TCP ---- */
+
+struct group {
+    struct server srv;
+    const char *url;
+    IHub *hub;
+    long blocks_before;
+};
+
+static struct group *G;
+
+static int group_setup(void **state, bool tcp)
+{
+    struct group *g = calloc(1, sizeof(*g));
+    /* one worker: reentrant chains must complete on the threads already waiting in them */
+    server_spawn(&g->srv, server_path, serve_args, 1);
+    g->url = tcp ? g->srv.tcp_url : g->srv.unix_url;
+    HRESULT hr = pcom_create_instance(&CLSID_Hub, g->url, &IID_IHub, (void **)&g->hub);
+    if (FAILED(hr)) {
+        fprintf(stderr, "create_instance(%s): 0x%08x %s\n", g->url, (unsigned)hr, pcom_error_message());
+        return -1;
+    }
+    G = g;
+    *state = g;
+    return 0;
+}
+
+static int setup_unix(void **state)
+{
+    return group_setup(state, false);
+}
+
+static int setup_tcp(void **state)
+{
+    return group_setup(state, true);
+}
+
+static int group_teardown(void **state)
+{
+    struct group *g = *state;
+    IHub_Release(g->hub);
+    int rc = server_stop(&g->srv);
+    free(g);
+    if (rc != 0)
+        fprintf(stderr, "objtest_server exited with %d\n", rc);
+    return rc == 0 ? 0 : -1;
+}
+
+static int test_setup(void **state)
+{
+    (void)state;
+    G->blocks_before = pcom_alloc_live_blocks();
+    return 0;
+}
+
+/* Every test leaves nothing exported, nothing of ours alive, no block allocated. */
+static int test_teardown(void **state)
+{
+    (void)state;
+    assert_int_equal(IHub_DropAll(G->hub), S_OK);
+    assert_true(eventually(local_exports, NULL, 0));
+    assert_true(eventually(remote_exports, G->hub, 1));
+    assert_int_equal(objtest_live(), 0);
+    assert_int_equal(pcom_alloc_live_blocks(), G->blocks_before);
+    return 0;
+}
+
+static void callbacks(void **state)
+{
+    (void)state;
+    ISink *sink = sink_new();
+    assert_int_equal(IHub_Subscribe(G->hub, sink), S_OK);
+    assert_int_equal(pcom_server_live_objects(NULL), 1); /* the sink is exported, held by the server */
+    int32_t delivered, failed, err;
+    for (int i = 1; i <= 10; i++) {
+        assert_int_equal(IHub_Publish(G->hub, i, &delivered, &failed, &err), S_OK);
+        assert_int_equal(delivered, 1);
+        assert_int_equal(failed, 0);
+    }
+    assert_int_equal(sink_total(sink), 55); /* the calls ran here, in the subscriber */
+    /* subscribing twice is two references to one export */
+    assert_int_equal(IHub_Subscribe(G->hub, sink), S_OK);
+    assert_int_equal(pcom_server_live_objects(NULL), 1);
+    assert_int_equal(IHub_Publish(G->hub, 1, &delivered, &failed, &err), S_OK);
+    assert_int_equal(delivered, 2);
+    assert_int_equal(IHub_DropAll(G->hub), S_OK);
+    /* the server let go of both: the export goes, and with it the runtime's reference to the sink */
+    assert_true(eventually(local_exports, NULL, 0));
+    assert_int_equal(sink_refs(sink), 1);
+    ISink_Release(sink);
+}
+
+static void identity(void **state)
+{
+    (void)state;
+    /* a local object sent out and back is the object itself, not a proxy of a proxy */
+    ISink *sink = sink_new(), *back = NULL;
+    assert_int_equal(IHub_Echo(G->hub, sink, &back), S_OK);
+    assert_ptr_equal(back, sink);
+    ISink_Release(back);
+
+    /* QueryInterface for IUnknown through any interface of one remote object is one pointer */
+    IChain *chain = NULL;
+    IUnknown *u1 = NULL, *u2 = NULL;
+    IHub *again = NULL;
+    assert_int_equal(IHub_QueryInterface(G->hub, &IID_IChain, (void **)&chain), S_OK);
+    assert_int_equal(IHub_QueryInterface(G->hub, &IID_IUnknown, (void **)&u1), S_OK);
+    assert_int_equal(IChain_QueryInterface(chain, &IID_IUnknown, (void **)&u2), S_OK);
+    assert_ptr_equal(u1, u2);
+    assert_int_equal(IChain_QueryInterface(chain, &IID_IHub, (void **)&again), S_OK);
+    assert_ptr_equal(again, G->hub);
+    ISink *none = (ISink *)1;
+    assert_int_equal(IHub_QueryInterface(G->hub, &IID_ISink, (void **)&none), E_NOINTERFACE);
+    assert_null(none);
+
+    /* one object unmarshaled twice is one proxy */
+    IHub *made = NULL, *a = NULL, *b = NULL;
+    assert_int_equal(IHub_NewHub(G->hub, &made), S_OK);
+    assert_int_equal(IHub_Keep(G->hub, (IUnknown *)made), S_OK);
+    assert_int_equal(IHub_Kept(G->hub, &IID_IHub, (void **)&a), S_OK);
+    assert_int_equal(IHub_Kept(G->hub, &IID_IHub, (void **)&b), S_OK);
+    assert_ptr_equal(a, made);
+    assert_ptr_equal(b, made);
+
+    /* and the server sees one object in two parameters as one */
+    boolean same = 0;
+    assert_int_equal(IHub_Same(G->hub, (IUnknown *)sink, (IUnknown *)sink, &same), S_OK);
+    assert_true(same);
+    ISink *other = sink_new();
+    assert_int_equal(IHub_Same(G->hub, (IUnknown *)sink, (IUnknown *)other, &same), S_OK);
+    assert_false(same);
+
+    /* several interfaces in one round trip; one the object lacks is refused alone */
+    const IID iids[3] = {IID_IChain, IID_IHub, IID_ISink};
+    void *out[3];
+    HRESULT results[3];
+    assert_int_equal(pcom_query_interfaces(made, 3, iids, out, results), S_FALSE);
+    assert_int_equal(results[0], S_OK);
+    assert_int_equal(results[1], S_OK);
+    assert_int_equal(results[2], E_NOINTERFACE);
+    assert_ptr_equal(out[1], made);
+    assert_null(out[2]);
+    IUnknown *u3 = NULL;
+    assert_int_equal(IChain_QueryInterface((IChain *)out[0], &IID_IUnknown, (void **)&u3), S_OK);
+    IChain_Release((IChain *)out[0]);
+    IHub_Release((IHub *)out[1]);
+    IUnknown_Release(u3);
+    /* a local object answers the same call itself */
+    assert_int_equal(pcom_query_interfaces(sink, 3, iids, out, results), S_FALSE);
+    assert_int_equal(results[2], S_OK);
+    ISink_Release((ISink *)out[2]);
+
+    IHub_Release(a);
+    IHub_Release(b);
+    IHub_Release(made);
+    IHub_Release(again);
+    IUnknown_Release(u1);
+    IUnknown_Release(u2);
+    IChain_Release(chain);
+    ISink_Release(other);
+    ISink_Release(sink);
+}
+
+static void reference_counts(void **state)
+{
+    (void)state;
+    /* objects the server makes and hands out stay alive while we hold them */
+    IHub *hubs[10];
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(IHub_NewHub(G->hub, &hubs[i]), S_OK);
+    assert_int_equal(remote_exports(G->hub), 11);
+    /* AddRef and Release on a proxy stay here */
+    for (int i = 0; i < 10; i++) {
+        IHub_AddRef(hubs[i]);
+        IHub_Release(hubs[i]);
+    }
+    assert_int_equal(remote_exports(G->hub), 11);
+    for (int i = 0; i < 10; i++)
+        IHub_Release(hubs[i]);
+    assert_true(eventually(remote_exports, G->hub, 1));
+
+    /* the same both ways: our objects the server holds */
+    ISink *sinks[5];
+    for (int i = 0; i < 5; i++) {
+        sinks[i] = sink_new();
+        assert_int_equal(IHub_Subscribe(G->hub, sinks[i]), S_OK);
+    }
+    assert_int_equal(pcom_server_live_objects(NULL), 5);
+    assert_int_equal(IHub_DropAll(G->hub), S_OK);
+    assert_true(eventually(local_exports, NULL, 0));
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(sink_refs(sinks[i]), 1);
+        ISink_Release(sinks[i]);
+    }
+}
+
+static void in_out_struct_array(void **state)
+{
+    (void)state;
+    ISink *a = sink_new(), *b = sink_new();
+    /* [in, out]: the server replaces our sink with the one it keeps, which is b: home again as itself */
+    assert_int_equal(IHub_Keep(G->hub, (IUnknown *)b), S_OK);
+    ISink *s = a;
+    ISink_AddRef(a); /* the reference [in, out] gives away */
+    assert_int_equal(IHub_Swap(G->hub, &s), S_OK);
+    assert_ptr_equal(s, b);
+    /* the proxy released what we gave away; the server's proxy of a goes back in the next batch */
+    assert_true(eventually(refs_of_sink, a, 1));
+    ISink_Release(s);
+
+    /* interface pointers inside a struct, one of them unique */
+    SinkPair pair = {3, a, b};
+    int32_t calls = 0;
+    assert_int_equal(IHub_Pair(G->hub, &pair, &calls), S_OK);
+    assert_int_equal(calls, 2);
+    pair.second = NULL;
+    assert_int_equal(IHub_Pair(G->hub, &pair, &calls), S_OK);
+    assert_int_equal(calls, 1);
+    assert_int_equal(sink_total(a), 6);
+    assert_int_equal(sink_total(b), 3);
+
+    /* an array of them, with a NULL among them */
+    ISink *arr[3] = {a, NULL, b};
+    assert_int_equal(IHub_Array(G->hub, 3, arr, &calls), S_OK);
+    assert_int_equal(calls, 2);
+    assert_int_equal(sink_total(a), 7);
+    assert_int_equal(sink_total(b), 6);
+    /* a NULL where the IDL allows one, and the server's [in] proxies are gone after each call */
+    assert_int_equal(IHub_Keep(G->hub, NULL), S_OK);
+    assert_true(eventually(local_exports, NULL, 0));
+    assert_int_equal(sink_refs(a), 1);
+    assert_int_equal(sink_refs(b), 1);
+    ISink_Release(a);
+    ISink_Release(b);
+}
+
+static void reentrant_chain(void **state)
+{
+    (void)state;
+    IChain *local = chain_new(), *remote = NULL;
+    assert_int_equal(IHub_QueryInterface(G->hub, &IID_IChain, (void **)&remote), S_OK);
+    /* client -> server -> client -> ...: 16 and 40 hops, with one worker in the server */
+    int32_t depth = -1;
+    assert_int_equal(IChain_Bounce(remote, 16, local, &depth), S_OK);
+    assert_int_equal(depth, 16);
+    assert_int_equal(IChain_Bounce(remote, 40, local, &depth), S_OK);
+    assert_int_equal(depth, 40);
+    IChain_Release(remote);
+    IChain_Release(local);
+}
+
+static void text_references(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    assert_int_equal(pcom_marshal_interface(&IID_IHub, G->hub, &text), S_OK);
+    assert_true(strncmp(text, "pcomref:", 8) == 0);
+    /* back in this process: the proxy we have */
+    IHub *again = NULL;
+    assert_int_equal(pcom_unmarshal_interface(text, &IID_IHub, (void **)&again), S_OK);
+    assert_ptr_equal(again, G->hub);
+    IHub_Release(again);
+    /* another process reaches the server with it, as often as it likes */
+    uint32_t server_pid = 0;
+    assert_int_equal(IHub_Pid(G->hub, &server_pid), S_OK);
+    for (int i = 0; i < 2; i++) {
+        char cmd[8192], line[64] = "", want[64];
+        snprintf(cmd, sizeof(cmd), "'%s' call '%s'", server_path, text);
+        FILE *p = popen(cmd, "r");
+        assert_non_null(p);
+        assert_non_null(fgets(line, sizeof(line), p));
+        assert_int_equal(pclose(p), 0);
+        snprintf(want, sizeof(want), "pid %u\n", server_pid);
+        assert_string_equal(line, want);
+    }
+    /* revoked: nobody can claim it any more */
+    assert_int_equal(pcom_release_marshal_data(text), S_OK);
+    again = (IHub *)1;
+    assert_int_equal(pcom_unmarshal_interface(text, &IID_IHub, (void **)&again), RPC_E_DISCONNECTED);
+    assert_null(again);
+    /* malformed text */
+    assert_int_equal(pcom_unmarshal_interface("pcomref:zz", &IID_IHub, (void **)&again), E_INVALIDARG);
+    assert_int_equal(pcom_unmarshal_interface("hello", &IID_IHub, (void **)&again), E_INVALIDARG);
+    text[strlen(text) - 1] = 0; /* odd number of digits */
+    assert_int_equal(pcom_unmarshal_interface(text, &IID_IHub, (void **)&again), E_INVALIDARG);
+    pcom_free(text);
+    /* a local object as text, for this process's server-less case: the reference stays usable here */
+    ISink *sink = sink_new(), *s2 = NULL;
+    assert_int_equal(pcom_marshal_interface(&IID_ISink, sink, &text), S_OK);
+    assert_int_equal(pcom_unmarshal_interface(text, &IID_ISink, (void **)&s2), S_OK);
+    assert_ptr_equal(s2, sink);
+    ISink_Release(s2);
+    /* another interface than the one marshaled: asked of the object, as COM does */
+    assert_int_equal(pcom_unmarshal_interface(text, &IID_IHub, (void **)&again), E_NOINTERFACE);
+    IUnknown *unk = NULL;
+    assert_int_equal(pcom_unmarshal_interface(text, &IID_IUnknown, (void **)&unk), S_OK);
+    assert_ptr_equal(unk, sink);
+    IUnknown_Release(unk);
+    assert_int_equal(pcom_release_marshal_data(text), S_OK);
+    assert_int_equal(pcom_release_marshal_data(text), E_INVALIDARG);
+    pcom_free(text);
+    assert_int_equal(sink_refs(sink), 1);
+    ISink_Release(sink);
+}
+
+/* ---- peers that die, freeze, or lie ---- */
+
+/* Starts `objtest_server subscribe text`: another process subscribes a sink of its own to the hub the text
+ * names, and holds one more object of the hub's server. Returns once it did. */
+static pid_t spawn_subscriber(const char *text)
+{
+    int out[2];
+    assert_int_equal(pipe(out), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(out[1], 1);
+        close(out[0]);
+        close(out[1]);
+        execl(server_path, server_path, "subscribe", text, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    char line[64] = "";
+    FILE *f = fdopen(out[0], "r");
+    assert_non_null(fgets(line, sizeof(line), f));
+    fclose(f);
+    assert_string_equal(line, "subscribed\n");
+    return pid;
+}
+
+/* The publisher calls a subscriber that was SIGKILLed (fails at once) or SIGSTOPped (found dead by keepalive);
+ * either way what the subscriber held in the server is released, and the other subscriber is still served. */
+static void dead_subscriber(bool freeze)
+{
+    if (freeze)
+        setenv("OBJTEST_KEEPALIVE", "100,600", 1);
+    struct server srv;
+    server_spawn(&srv, server_path, serve_args, 2);
+    unsetenv("OBJTEST_KEEPALIVE");
+    IHub *hub;
+    assert_int_equal(pcom_create_instance(&CLSID_Hub, srv.unix_url, &IID_IHub, (void **)&hub), S_OK);
+    char *text = NULL;
+    assert_int_equal(pcom_marshal_interface(&IID_IHub, hub, &text), S_OK);
+    pid_t sub = spawn_subscriber(text);
+    assert_int_equal(pcom_release_marshal_data(text), S_OK);
+    pcom_free(text);
+    ISink *mine = sink_new();
+    assert_int_equal(IHub_Subscribe(hub, mine), S_OK);
+    assert_int_equal(remote_exports(hub), 2); /* our hub, and the one the subscriber holds */
+    int32_t delivered, failed, err;
+    assert_int_equal(IHub_Publish(hub, 1, &delivered, &failed, &err), S_OK);
+    assert_int_equal(delivered, 2);
+
+    assert_int_equal(kill(sub, freeze ? SIGSTOP : SIGKILL), 0);
+    double t0 = now_s();
+    assert_int_equal(IHub_Publish(hub, 2, &delivered, &failed, &err), S_OK);
+    double took = now_s() - t0;
+    assert_int_equal(delivered, 1);
+    assert_int_equal(failed, 1);
+    assert_int_equal(err, RPC_E_DISCONNECTED);
+    if (freeze)
+        assert_true(took >= 0.3); /* it waited for the keepalive timeout (600 ms after the last message) */
+    assert_true(took < 3.0);
+    assert_true(eventually(remote_exports, hub, 1));
+    /* the dead subscriber is gone from the list; ours still gets events */
+    assert_int_equal(IHub_Publish(hub, 3, &delivered, &failed, &err), S_OK);
+    assert_int_equal(delivered, 1);
+    assert_int_equal(failed, 0);
+    assert_int_equal(sink_total(mine), 6);
+
+    kill(sub, SIGKILL);
+    waitpid(sub, NULL, 0);
+    assert_int_equal(IHub_DropAll(hub), S_OK);
+    assert_true(eventually(local_exports, NULL, 0));
+    IHub_Release(hub);
+    ISink_Release(mine);
+    assert_int_equal(server_stop(&srv), 0);
+}
+
+static void subscriber_killed(void **state)
+{
+    (void)state;
+    dead_subscriber(false);
+}
+
+static void subscriber_frozen(void **state)
+{
+    (void)state;
+    dead_subscriber(true);
+}
+
+static void third_party_reference(void **state)
+{
+    (void)state;
+    struct server a, b;
+    server_spawn(&a, server_path, serve_args, 2);
+    server_spawn(&b, server_path, serve_args, 2);
+    IHub *hub_a, *hub_b, *probe_b;
+    assert_int_equal(pcom_create_instance(&CLSID_Hub, a.unix_url, &IID_IHub, (void **)&hub_a), S_OK);
+    assert_int_equal(pcom_create_instance(&CLSID_Hub, b.tcp_url, &IID_IHub, (void **)&hub_b), S_OK);
+    assert_int_equal(pcom_create_instance(&CLSID_Hub, b.unix_url, &IID_IHub, (void **)&probe_b), S_OK);
+    uint32_t pid_b = 0, pid = 0;
+    assert_int_equal(IHub_Pid(hub_b, &pid_b), S_OK);
+    /* A gets a reference to B's hub from us: A connects to B and claims its own */
+    assert_int_equal(IHub_Keep(hub_a, (IUnknown *)hub_b), S_OK);
+    IHub_Release(hub_b);
+    /* and hands it back to us: a proxy straight to B */
+    IHub *x = NULL;
+    assert_int_equal(IHub_Kept(hub_a, &IID_IHub, (void **)&x), S_OK);
+    assert_int_equal(IHub_Pid(x, &pid), S_OK);
+    assert_int_equal(pid, pid_b);
+    /* the broker exits without releasing anything; our reference does not depend on it */
+    assert_int_equal(IHub_Exit(hub_a), RPC_E_DISCONNECTED);
+    waitpid(a.pid, NULL, 0);
+    a.pid = 0;
+    server_kill(&a);
+    pid = 0;
+    assert_int_equal(IHub_Pid(x, &pid), S_OK);
+    assert_int_equal(pid, pid_b);
+    /* B counted: the probe, and x (A's reference went with A) */
+    assert_true(eventually(remote_exports, probe_b, 2));
+    IHub_Release(x);
+    assert_true(eventually(remote_exports, probe_b, 1));
+    IHub_Release(hub_a);
+    IHub_Release(probe_b);
+    assert_int_equal(server_stop(&b), 0);
+}
+
+/* Object ids that were never handed to a connection reach nothing there, and change no count. */
+static void forged_and_stale_ids(void **state)
+{
+    (void)state;
+    struct server srv;
+    server_spawn(&srv, server_path, serve_args, 2);
+    IHub *hub;
+    assert_int_equal(pcom_create_instance(&CLSID_Hub, srv.unix_url, &IID_IHub, (void **)&hub), S_OK);
+    /* the object id of our hub, out of its text form (bytes 24-39 of the reference) */
+    char *text;
+    assert_int_equal(pcom_marshal_interface(&IID_IHub, hub, &text), S_OK);
+    uint8_t oid[16];
+    for (int i = 0; i < 16; i++) {
+        unsigned v;
+        assert_int_equal(sscanf(text + 8 + 2 * (24 + i), "%2x", &v), 1);
+        oid[i] = (uint8_t)v;
+    }
+    /* a token changed by one digit claims nothing */
+    char *bad = strdup(text);
+    bad[8 + 2 * 56] = bad[8 + 2 * 56] == '0' ? '1' : '0';
+    IHub *x = (IHub *)1;
+    assert_int_equal(pcom_unmarshal_interface(bad, &IID_IHub, (void **)&x), RPC_E_DISCONNECTED);
+    assert_null(x);
+    free(bad);
+    assert_int_equal(pcom_release_marshal_data(text), S_OK);
+    pcom_free(text);
+    assert_int_equal(remote_exports(hub), 1);
+
+    /* another connection, which was never given the hub: calls on it and Releases of it fail, and change
+     * nothing */
+    int fd = raw_connect(&srv);
+    uint8_t h[56], reply[56 + 128];
+    raw_header(h, 1, 7, 0, 17 /* IHub::Pid */, oid, &IID_IHub);
+    assert_int_equal(write(fd, h, 56), 56);
+    ssize_t n = read(fd, reply, sizeof(reply));
+    assert_true(n >= 56 + 12);
+    assert_int_equal(reply[5], 3); /* FAULT */
+    HRESULT hr;
+    memcpy(&hr, reply + 56, 4);
+    assert_int_equal(hr, RPC_E_DISCONNECTED);
+    static const IID system_iid = {0x70636f6d, 0x0000, 0x0000, {0x73, 0x79, 0x73, 0x74, 0x65, 0x6d, 0x00, 0x01}};
+    /* RemRelease {n = 1, {oid, 5}} */
+    uint8_t body[4 + 4 + 20] = {0};
+    uint32_t one = 1, five = 5;
+    memcpy(body, &one, 4);
+    memcpy(body + 4, &one, 4);     /* the unique pointer's marker */
+    memcpy(body + 8, oid, 16);
+    memcpy(body + 24, &five, 4);
+    raw_header(h, 1, 8, sizeof(body), 5, NULL, &system_iid);
+    assert_int_equal(write(fd, h, 56), 56);
+    assert_int_equal(write(fd, body, sizeof(body)), (ssize_t)sizeof(body));
+    n = read(fd, reply, sizeof(reply));
+    assert_true(n >= 56 + 8);
+    memcpy(&hr, reply + 56, 4);
+    assert_true(FAILED(hr));
+    /* Lend of an object it does not hold: refused */
+    uint8_t lend[20] = {0};
+    memcpy(lend, oid, 16);
+    raw_header(h, 1, 9, sizeof(lend), 6, NULL, &system_iid);
+    assert_int_equal(write(fd, h, 56), 56);
+    assert_int_equal(write(fd, lend, sizeof(lend)), (ssize_t)sizeof(lend));
+    n = read(fd, reply, sizeof(reply));
+    assert_true(n >= 56 + 8);
+    memcpy(&hr, reply + 56, 4);
+    assert_int_equal(hr, RPC_E_DISCONNECTED);
+    close(fd);
+    /* our hub is untouched */
+    uint32_t pid;
+    assert_int_equal(IHub_Pid(hub, &pid), S_OK);
+    assert_int_equal(remote_exports(hub), 1);
+    IHub_Release(hub);
+    assert_int_equal(server_stop(&srv), 0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s OBJTEST_SERVER\n", argv[0]);
+        return 2;
+    }
+    server_path = argv[1];
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest shapes[] = {
+        cmocka_unit_test_setup_teardown(callbacks, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(identity, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(reference_counts, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(in_out_struct_array, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(reentrant_chain, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(text_references, test_setup, test_teardown),
+    };
+    const struct CMUnitTest failures[] = {
+        cmocka_unit_test(subscriber_killed),
+        cmocka_unit_test(subscriber_frozen),
+        cmocka_unit_test(third_party_reference),
+        cmocka_unit_test(forged_and_stale_ids),
+    };
+    int rc = cmocka_run_group_tests_name("objects over unix", shapes, setup_unix, group_teardown);
+    rc |= cmocka_run_group_tests_name("objects over tcp", shapes, setup_tcp, group_teardown);
+    rc |= cmocka_run_group_tests_name("objects: failures", failures, NULL, NULL);
+    return rc;
+}
