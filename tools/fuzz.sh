@@ -9,7 +9,7 @@ gen=()
 command -v ninja >/dev/null && gen=(-G Ninja)
 cmake -S . -B "$dir" "${gen[@]}" -DCMAKE_C_COMPILER=clang -DPCOM_FUZZ=ON -DPCOM_SANITIZE=ON \
       -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$dir" -j2 --target fuzz_idl fuzz_marshal
+cmake --build "$dir" -j2 --target fuzz_idl fuzz_marshal fuzz_wire
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
@@ -27,3 +27,11 @@ cp tests/fuzz/findings_marshal/* "$corpus"/ 2>/dev/null || true
 "$dir/tests/fuzz_marshal" -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix="$dir/marshal-" -print_final_stats=1 "$corpus" 2>&1 | tail -25
 echo "fuzz: fuzz_marshal ran ${seconds}s with no finding"
+
+# the remoting layer's parsers: object references and greetings
+corpus="$dir/fuzz-corpus/wire"
+mkdir -p "$corpus"
+cp tests/fuzz/findings_wire/* "$corpus"/ 2>/dev/null || true
+"$dir/tests/fuzz_wire" -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+    -artifact_prefix="$dir/wire-" -print_final_stats=1 "$corpus" 2>&1 | tail -25
+echo "fuzz: fuzz_wire ran ${seconds}s with no finding"

@@ -352,8 +352,7 @@ static int send_hello(struct pcomi_channel *ch)
     return channel_send(ch, &h, &iov, 1);
 }
 
-/* The peer's HELLO; only the first counts, and a malformed one ends the channel. */
-static bool take_hello(struct pcomi_channel *ch, const uint8_t *b, size_t len)
+bool pcomi_hello_parse(const uint8_t *b, size_t len, struct pcomi_peer *out)
 {
     struct pcomi_peer p;
     memset(&p, 0, sizeof(p));
@@ -379,6 +378,16 @@ static bool take_hello(struct pcomi_channel *ch, const uint8_t *b, size_t len)
     }
     p.nendpoints = count;
     if (pos != len)
+        return false;
+    *out = p;
+    return true;
+}
+
+/* The peer's HELLO; only the first counts, and a malformed one ends the channel. */
+static bool take_hello(struct pcomi_channel *ch, const uint8_t *b, size_t len)
+{
+    struct pcomi_peer p;
+    if (!pcomi_hello_parse(b, len, &p))
         return false;
     pthread_mutex_lock(&ch->lock);
     bool first = !ch->hello_seen;
@@ -888,20 +897,23 @@ static HRESULT channel_connect(const char *url, struct pcomi_channel **out)
     return S_OK;
 }
 
-static struct pcomi_channel *find_outbound(const char *url, const pcomi_oid *exporter)
+/* A use of the open outbound channel to url. Under channels_lock, which keeps every listed channel's memory: a
+ * channel leaves the list before it is freed, and a channel with uses has references. */
+static struct pcomi_channel *find_outbound(const char *url, const struct pcomi_channel *skip)
 {
-    for (struct pcomi_channel *c = all_channels; c; c = c->next)
-        if (c->outbound && !atomic_load(&c->dead) && strcmp(c->name, url) == 0 &&
-            (!exporter || memcmp(c->peer.exporter.b, exporter->b, 16) == 0) && channel_try_ref(c)) {
-            pthread_mutex_lock(&c->lock);
-            bool open = c->uses > 0;
-            if (open)
-                c->uses++;
-            pthread_mutex_unlock(&c->lock);
-            if (open)
-                return c;
-            atomic_fetch_sub(&c->refs, 1); /* closing: its last reference is someone else's */
+    for (struct pcomi_channel *c = all_channels; c; c = c->next) {
+        if (c == skip || !c->outbound || atomic_load(&c->dead) || strcmp(c->name, url) != 0)
+            continue;
+        pthread_mutex_lock(&c->lock);
+        bool open = c->uses > 0;
+        if (open) {
+            c->uses++;
+            atomic_fetch_add(&c->refs, 1);
         }
+        pthread_mutex_unlock(&c->lock);
+        if (open)
+            return c;
+    }
     return NULL;
 }
 
@@ -918,12 +930,7 @@ HRESULT pcomi_channel_get(const char *url, struct pcomi_channel **out)
     if (FAILED(hr))
         return hr;
     pthread_mutex_lock(&channels_lock);
-    struct pcomi_channel *other = NULL;
-    for (struct pcomi_channel *c = all_channels; c && !other; c = c->next)
-        if (c != ch && c->outbound && !atomic_load(&c->dead) && strcmp(c->name, url) == 0)
-            other = c;
-    if (other)
-        other = find_outbound(url, NULL);
+    struct pcomi_channel *other = find_outbound(url, ch);
     pthread_mutex_unlock(&channels_lock);
     if (other) {
         /* another thread connected to the same URL meanwhile: one connection per URL, keep theirs */

@@ -16,23 +16,14 @@
  *  56  16   token (TOKEN only, else zero)
  *  72       endpoints: each a u32 length and that many bytes of URL
  */
-enum {
-    ORF_CONN = 1,  /* one reference, counted by the exporter for the connection the reference travels on */
-    ORF_TOKEN = 2, /* one reference lent by the exporter, claimed with the token */
-};
+#define ORF_CONN PCOMI_ORF_CONN
+#define ORF_TOKEN PCOMI_ORF_TOKEN
+#define OBJREF_FIXED PCOMI_OBJREF_FIXED
+
 /* References a proxy keeps from repeated unmarshaling instead of giving them back: each lets it hand the object
  * back to its exporter without a round trip. */
 #define SPARE_REFS 8
-#define OBJREF_FIXED 72
-
-struct objref {
-    uint32_t flags;
-    pcomi_oid oid, token;
-    IID iid;
-    struct pcomi_peer where; /* exporter and endpoints */
-};
-
-static HRESULT objref_write(const struct objref *r, struct pcomi_wbuf *out)
+HRESULT pcomi_objref_write(const struct pcomi_objref *r, struct pcomi_wbuf *out)
 {
     uint8_t *p = pcomi_wbuf_append(out, OBJREF_FIXED, 4);
     if (!p)
@@ -55,7 +46,7 @@ static HRESULT objref_write(const struct objref *r, struct pcomi_wbuf *out)
     return S_OK;
 }
 
-static HRESULT objref_read(const uint8_t *b, size_t len, struct objref *r)
+HRESULT pcomi_objref_parse(const uint8_t *b, size_t len, struct pcomi_objref *r)
 {
     memset(r, 0, sizeof(*r));
     if (len < OBJREF_FIXED)
@@ -428,7 +419,7 @@ static bool give_back(struct rproxy *o)
 HRESULT pcomi_objref_marshal(void *chan, const IID *iid, void *itf, struct pcomi_wbuf *out)
 {
     struct pcomi_channel *ch = chan;
-    struct objref r;
+    struct pcomi_objref r;
     memset(&r, 0, sizeof(r));
     r.iid = *iid;
     struct rproxy *o = as_proxy(itf);
@@ -458,14 +449,14 @@ HRESULT pcomi_objref_marshal(void *chan, const IID *iid, void *itf, struct pcomi
         }
         if (o) {
             pcom_proxy_release(&o->unk);
-            return SUCCEEDED(hr) ? objref_write(&r, out) : hr;
+            return SUCCEEDED(hr) ? pcomi_objref_write(&r, out) : hr;
         }
     }
     r.flags = ORF_CONN;
     pcomi_exporter_endpoints(&r.where);
     if (FAILED(hr = pcomi_export(ch, iid, itf, &r.oid)))
         return hr;
-    if (FAILED(hr = objref_write(&r, out))) {
+    if (FAILED(hr = pcomi_objref_write(&r, out))) {
         /* the reference will not travel: the peer must not be thought to hold it */
         struct pcomi_release_entry e;
         memcpy(&e.oid, r.oid.b, 16);
@@ -476,7 +467,7 @@ HRESULT pcomi_objref_marshal(void *chan, const IID *iid, void *itf, struct pcomi
     return hr;
 }
 
-static HRESULT claim(struct pcomi_channel *ch, const struct objref *r)
+static HRESULT claim(struct pcomi_channel *ch, const struct pcomi_objref *r)
 {
     struct pcomi_sys_claim_frame f = {(const GUID *)r->token.b, (const GUID *)r->oid.b};
     return pcomi_channel_call(ch, &system_oid, &pcomi_iid_system, PCOMI_SYS_CLAIM,
@@ -484,7 +475,7 @@ static HRESULT claim(struct pcomi_channel *ch, const struct objref *r)
 }
 
 /* A connection to the process that exported r's object: the one a proxy of it uses, or one to its endpoints. */
-static HRESULT channel_to_exporter(const struct objref *r, struct pcomi_channel **out)
+static HRESULT channel_to_exporter(const struct pcomi_objref *r, struct pcomi_channel **out)
 {
     struct pcomi_channel *ch = NULL;
     pthread_mutex_lock(&px_lock);
@@ -503,7 +494,7 @@ static HRESULT channel_to_exporter(const struct objref *r, struct pcomi_channel 
 }
 
 /* A proxy for an object of a third process: connect there (or reuse a connection) and claim the reference. */
-static HRESULT unmarshal_elsewhere(const struct objref *r, const struct pcom_interface_info *info, void **out)
+static HRESULT unmarshal_elsewhere(const struct pcomi_objref *r, const struct pcom_interface_info *info, void **out)
 {
     struct pcomi_channel *ch;
     HRESULT hr = channel_to_exporter(r, &ch);
@@ -515,7 +506,7 @@ static HRESULT unmarshal_elsewhere(const struct objref *r, const struct pcom_int
     return hr;
 }
 
-static HRESULT unmarshal_as_sent(struct pcomi_channel *ch, const struct objref *r, void **out)
+static HRESULT unmarshal_as_sent(struct pcomi_channel *ch, const struct pcomi_objref *r, void **out)
 {
     const struct pcom_interface_info *info = pcom_find_interface(&r->iid);
     bool home = memcmp(r->where.exporter.b, pcomi_exporter_id()->b, 16) == 0;
@@ -544,7 +535,7 @@ static HRESULT unmarshal_as_sent(struct pcomi_channel *ch, const struct objref *
 
 /* The interface iid of the object r names. A reference made for another interface of the object is asked for
  * iid, as CoUnmarshalInterface does. */
-static HRESULT unmarshal(struct pcomi_channel *ch, const IID *iid, const struct objref *r, void **out)
+static HRESULT unmarshal(struct pcomi_channel *ch, const IID *iid, const struct pcomi_objref *r, void **out)
 {
     void *itf = NULL;
     HRESULT hr = unmarshal_as_sent(ch, r, &itf);
@@ -560,8 +551,8 @@ static HRESULT unmarshal(struct pcomi_channel *ch, const IID *iid, const struct 
 
 HRESULT pcomi_objref_unmarshal(void *chan, const IID *iid, const uint8_t *ref, size_t n, void **out)
 {
-    struct objref r;
-    HRESULT hr = objref_read(ref, n, &r);
+    struct pcomi_objref r;
+    HRESULT hr = pcomi_objref_parse(ref, n, &r);
     if (FAILED(hr))
         return hr;
     return unmarshal(chan, iid, &r, out);
@@ -571,10 +562,10 @@ HRESULT pcomi_objref_unmarshal(void *chan, const IID *iid, const uint8_t *ref, s
 
 #define TEXT_PREFIX "pcomref:"
 
-static HRESULT to_text(const struct objref *r, char **text)
+static HRESULT to_text(const struct pcomi_objref *r, char **text)
 {
     struct pcomi_wbuf b = {0};
-    HRESULT hr = objref_write(r, &b);
+    HRESULT hr = pcomi_objref_write(r, &b);
     if (SUCCEEDED(hr)) {
         size_t plen = strlen(TEXT_PREFIX);
         char *s = pcom_alloc(plen + b.len * 2 + 1);
@@ -601,7 +592,7 @@ static int hex_value(char c)
                                                                                                       : -1;
 }
 
-static HRESULT from_text(const char *text, struct objref *r)
+static HRESULT from_text(const char *text, struct pcomi_objref *r)
 {
     size_t plen = strlen(TEXT_PREFIX);
     if (!text || strncmp(text, TEXT_PREFIX, plen) != 0)
@@ -617,7 +608,7 @@ static HRESULT from_text(const char *text, struct objref *r)
             return E_INVALIDARG;
         buf[i] = (uint8_t)(hi << 4 | lo);
     }
-    return FAILED(objref_read(buf, n / 2, r)) || !(r->flags & ORF_TOKEN) ? E_INVALIDARG : S_OK;
+    return FAILED(pcomi_objref_parse(buf, n / 2, r)) || !(r->flags & ORF_TOKEN) ? E_INVALIDARG : S_OK;
 }
 
 HRESULT pcom_marshal_interface(REFIID iid, void *itf, char **text)
@@ -625,7 +616,7 @@ HRESULT pcom_marshal_interface(REFIID iid, void *itf, char **text)
     if (!iid || !itf || !text)
         return E_POINTER;
     *text = NULL;
-    struct objref r;
+    struct pcomi_objref r;
     memset(&r, 0, sizeof(r));
     r.iid = *iid;
     r.flags = ORF_TOKEN;
@@ -652,7 +643,7 @@ HRESULT pcom_unmarshal_interface(const char *text, REFIID iid, void **ppv)
     *ppv = NULL;
     if (!text || !iid)
         return E_POINTER;
-    struct objref r;
+    struct pcomi_objref r;
     if (FAILED(from_text(text, &r)))
         return E_INVALIDARG;
     return unmarshal(NULL, iid, &r, ppv);
@@ -660,7 +651,7 @@ HRESULT pcom_unmarshal_interface(const char *text, REFIID iid, void **ppv)
 
 HRESULT pcom_release_marshal_data(const char *text)
 {
-    struct objref r;
+    struct pcomi_objref r;
     if (!text)
         return E_POINTER;
     if (FAILED(from_text(text, &r)))

@@ -159,7 +159,25 @@ HRESULT pcomi_sys_lend(void *ch, void *frame);
 HRESULT pcomi_sys_claim(void *ch, void *frame);
 HRESULT pcomi_sys_revoke(void *ch, void *frame);
 
+/* The body of a HELLO; false when it is malformed. */
+bool pcomi_hello_parse(const uint8_t *b, size_t len, struct pcomi_peer *out);
+
 /* ---- proxies and object references (proxy.c) ---- */
+
+/* An object reference (docs/wire.md) */
+enum {
+    PCOMI_ORF_CONN = 1,  /* one reference, counted by the exporter for the connection the reference travels on */
+    PCOMI_ORF_TOKEN = 2, /* one reference lent by the exporter, claimed with the token */
+};
+#define PCOMI_OBJREF_FIXED 72
+struct pcomi_objref {
+    uint32_t flags;
+    pcomi_oid oid, token;
+    IID iid;
+    struct pcomi_peer where; /* exporter and endpoints */
+};
+HRESULT pcomi_objref_parse(const uint8_t *b, size_t len, struct pcomi_objref *r);
+HRESULT pcomi_objref_write(const struct pcomi_objref *r, struct pcomi_wbuf *out);
 
 /* The engine's hooks for a channel: interface pointers to object references and back. */
 HRESULT pcomi_objref_marshal(void *ch, const IID *iid, void *itf, struct pcomi_wbuf *out);

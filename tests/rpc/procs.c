@@ -125,3 +125,26 @@ void raw_header(uint8_t h[56], uint8_t type, uint32_t call_id, uint32_t body_len
     if (iid)
         memcpy(h + 40, iid, 16);
 }
+
+static bool read_full(int fd, uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t r = read(fd, p, n);
+        if (r <= 0)
+            return false;
+        p += r;
+        n -= (size_t)r;
+    }
+    return true;
+}
+
+ssize_t raw_read(int fd, uint8_t *buf, size_t cap)
+{
+    uint32_t len;
+    if (cap < 56 || !read_full(fd, buf, 56))
+        return -1;
+    memcpy(&len, buf + 12, 4);
+    if (len > cap - 56 || !read_full(fd, buf + 56, len))
+        return -1;
+    return (ssize_t)(56 + len);
+}

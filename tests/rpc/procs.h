@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <stddef.h>
 
 struct server {
     pid_t pid;
@@ -24,6 +25,8 @@ void server_kill(struct server *s);
 
 /* A plain socket to the server's Unix listener, for tests that speak the wire protocol by hand. */
 int raw_connect(const struct server *srv);
+/* Reads one whole message (header and body) into buf; its size, or -1 when the stream ended or it does not fit. */
+ssize_t raw_read(int fd, uint8_t *buf, size_t cap);
 /* A 56-byte message header as docs/wire.md lays it out (oid and iid may be NULL: zeros). */
 void raw_header(uint8_t h[56], uint8_t type, uint32_t call_id, uint32_t body_len, uint16_t method,
                 const uint8_t oid[16], const void *iid);

@@ -447,6 +447,33 @@ static void subscriber_frozen(void **state)
     dead_subscriber(true);
 }
 
+/* A server that stops answering (SIGSTOP) is found dead by keepalive: the pending call fails, and so do later
+ * ones, without waiting for TCP or the kernel. */
+static void frozen_server(void **state)
+{
+    (void)state;
+    assert_int_equal(pcom_set_keepalive(100, 600), S_OK);
+    struct server srv;
+    server_spawn(&srv, server_path, serve_args, 2);
+    IHub *hub;
+    assert_int_equal(pcom_create_instance(&CLSID_Hub, srv.tcp_url, &IID_IHub, (void **)&hub), S_OK);
+    uint32_t pid;
+    assert_int_equal(IHub_Pid(hub, &pid), S_OK);
+    assert_int_equal(kill(srv.pid, SIGSTOP), 0);
+    double t0 = now_s();
+    assert_int_equal(IHub_Pid(hub, &pid), RPC_E_DISCONNECTED);
+    double took = now_s() - t0;
+    assert_true(took >= 0.3);
+    assert_true(took < 3.0);
+    assert_int_equal(IHub_Pid(hub, &pid), RPC_E_DISCONNECTED);
+    IHub_Release(hub);
+    kill(srv.pid, SIGCONT);
+    server_kill(&srv);
+    assert_int_equal(pcom_set_keepalive(5000, 20000), S_OK);
+    assert_int_equal(pcom_set_keepalive(5, 100), E_INVALIDARG);
+    assert_int_equal(pcom_set_keepalive(100, 100), E_INVALIDARG);
+}
+
 static void third_party_reference(void **state)
 {
     (void)state;
@@ -515,10 +542,10 @@ static void forged_and_stale_ids(void **state)
     /* another connection, which was never given the hub: calls on it and Releases of it fail, and change
      * nothing */
     int fd = raw_connect(&srv);
-    uint8_t h[56], reply[56 + 128];
+    uint8_t h[56], reply[4096];
     raw_header(h, 1, 7, 0, 17 /* IHub::Pid */, oid, &IID_IHub);
     assert_int_equal(write(fd, h, 56), 56);
-    ssize_t n = read(fd, reply, sizeof(reply));
+    ssize_t n = raw_read(fd, reply, sizeof(reply));
     assert_true(n >= 56 + 12);
     assert_int_equal(reply[5], 3); /* FAULT */
     HRESULT hr;
@@ -535,7 +562,7 @@ static void forged_and_stale_ids(void **state)
     raw_header(h, 1, 8, sizeof(body), 5, NULL, &system_iid);
     assert_int_equal(write(fd, h, 56), 56);
     assert_int_equal(write(fd, body, sizeof(body)), (ssize_t)sizeof(body));
-    n = read(fd, reply, sizeof(reply));
+    n = raw_read(fd, reply, sizeof(reply));
     assert_true(n >= 56 + 8);
     memcpy(&hr, reply + 56, 4);
     assert_true(FAILED(hr));
@@ -545,12 +572,68 @@ static void forged_and_stale_ids(void **state)
     raw_header(h, 1, 9, sizeof(lend), 6, NULL, &system_iid);
     assert_int_equal(write(fd, h, 56), 56);
     assert_int_equal(write(fd, lend, sizeof(lend)), (ssize_t)sizeof(lend));
-    n = read(fd, reply, sizeof(reply));
+    n = raw_read(fd, reply, sizeof(reply));
     assert_true(n >= 56 + 8);
     memcpy(&hr, reply + 56, 4);
     assert_int_equal(hr, RPC_E_DISCONNECTED);
     close(fd);
-    /* our hub is untouched */
+
+    /* a connection of its own, given a hub by CreateInstance, then sent broken object references */
+    fd = raw_connect(&srv);
+    uint8_t create[32];
+    memcpy(create, &CLSID_Hub, 16);
+    memcpy(create + 16, &IID_IHub, 16);
+    raw_header(h, 1, 1, sizeof(create), 3, NULL, &system_iid);
+    assert_int_equal(write(fd, h, 56), 56);
+    assert_int_equal(write(fd, create, sizeof(create)), (ssize_t)sizeof(create));
+    n = raw_read(fd, reply, sizeof(reply));
+    assert_true(n >= 56 + 8 + 4 + 72);
+    assert_int_equal(reply[5], 2); /* RESPONSE */
+    memcpy(&hr, reply + 56, 4);
+    assert_int_equal(hr, S_OK);
+    uint8_t exporter[16], held[16];
+    memcpy(exporter, reply + 56 + 12 + 8, 16);
+    memcpy(held, reply + 56 + 12 + 24, 16);
+    assert_int_equal(remote_exports(hub), 2);
+    struct {
+        const char *what;
+        uint32_t len;        /* the length the body claims */
+        uint32_t flags;
+        bool exporter_is_server;
+        bool token;
+    } cases[] = {
+        {"longer than any reference may be", 5000, 1, false, false},
+        {"shorter than its fixed part", 20, 1, false, false},
+        {"a counted reference from a peer that never said who it is", 72, 1, false, false},
+        {"a reference back home with a token never lent", 72, 2, true, true},
+        {"both kinds at once", 72, 3, true, true},
+        {"no kind", 72, 0, true, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t ref[4 + 72] = {0};
+        memcpy(ref, &cases[i].len, 4);
+        memcpy(ref + 4, &cases[i].flags, 4);
+        memset(ref + 4 + 8, 0x77, 16);
+        if (cases[i].exporter_is_server)
+            memcpy(ref + 4 + 8, exporter, 16);
+        memcpy(ref + 4 + 24, held, 16);
+        memcpy(ref + 4 + 40, &IID_ISink, 16);
+        if (cases[i].token)
+            memset(ref + 4 + 56, 0x33, 16);
+        uint32_t body_len = cases[i].len <= 72 ? 4 + cases[i].len : 4 + 72;
+        raw_header(h, 1, 100 + (uint32_t)i, body_len, 3 /* IHub::Subscribe */, held, &IID_IHub);
+        assert_int_equal(write(fd, h, 56), 56);
+        assert_int_equal(write(fd, ref, body_len), (ssize_t)body_len);
+        n = raw_read(fd, reply, sizeof(reply));
+        if (n < 56 + 8)
+            fail_msg("no answer (%zd) to %s", n, cases[i].what);
+        memcpy(&hr, reply + 56, 4);
+        if (!FAILED(hr))
+            fail_msg("accepted %s", cases[i].what);
+    }
+    close(fd);
+    /* the connection's hub went with it; ours is untouched */
+    assert_true(eventually(remote_exports, hub, 1));
     uint32_t pid;
     assert_int_equal(IHub_Pid(hub, &pid), S_OK);
     assert_int_equal(remote_exports(hub), 1);
@@ -577,6 +660,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest failures[] = {
         cmocka_unit_test(subscriber_killed),
         cmocka_unit_test(subscriber_frozen),
+        cmocka_unit_test(frozen_server),
         cmocka_unit_test(third_party_reference),
         cmocka_unit_test(forged_and_stale_ids),
     };
