@@ -1353,10 +1353,36 @@ void pcomi_free_out(const struct pcom_method *m, void *frame)
     }
 }
 
+/* Whether a value can hold an interface pointer: only those are walked after a call. */
+static bool has_itf(const struct pcom_type *t, int depth)
+{
+    if (depth > 32)
+        return true;
+    switch (t->kind) {
+    case PCOM_KIND_INTERFACE:
+        return true;
+    case PCOM_KIND_ARRAY:
+    case PCOM_KIND_POINTER:
+        return has_itf(t->elem, depth + 1);
+    case PCOM_KIND_STRUCT:
+        for (uint32_t i = 0; i < t->count; i++)
+            if (has_itf(t->fields[i].type, depth + 1))
+                return true;
+        return false;
+    case PCOM_KIND_UNION:
+        for (uint32_t i = 0; i < t->count; i++)
+            if (t->arms[i].type && has_itf(t->arms[i].type, depth + 1))
+                return true;
+        return t->default_arm && has_itf(t->default_arm, depth + 1);
+    default:
+        return false;
+    }
+}
+
 /* Interface pointers inside a value whose memory is the arena's: released, nothing freed. */
 static void release_itfs(const struct pcom_type *t, void *p, const void *base, int depth)
 {
-    if (depth > 64 || !owns_memory(t, 0))
+    if (depth > 64 || !has_itf(t, 0))
         return;
     switch (t->kind) {
     case PCOM_KIND_INTERFACE: {

@@ -56,7 +56,7 @@ void server_spawn(struct server *s, const char *path, const char *const *args, u
     }
     close(out[1]);
     FILE *f = fdopen(out[0], "r");
-    char line[200];
+    char line[sizeof(s->tcp_url) - 8];
     while (fgets(line, sizeof(line), f)) {
         line[strcspn(line, "\n")] = 0;
         if (strcmp(line, "ready") == 0)
