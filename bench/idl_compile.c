@@ -91,7 +91,7 @@ static int measure(const char *label, char *const argv[], int runs, double *medi
     double times[64];
     long rss = 0;
     for (int i = 0; i < runs; i++) {
-        struct run r;
+        struct run r = {0};
         int rc = run_once(argv, &r);
         if (rc) {
             fprintf(stderr, "%s: run failed (%s)\n", label, strerror(-rc));

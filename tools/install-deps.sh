@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   gcc g++ clang libclang-rt-14-dev
-  libcmocka-dev libprotobuf-c-dev protobuf-c-compiler libtirpc-dev libssl-dev
+  libcmocka-dev libprotobuf-c-dev protobuf-c-compiler libtirpc-dev rpcsvc-proto libssl-dev
   valgrind
 )
 as_root=()

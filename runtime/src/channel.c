@@ -187,6 +187,8 @@ struct pcomi_channel {
     size_t nreleases, capreleases;
     /* keepalive, in ms of CLOCK_MONOTONIC */
     atomic_llong last_recv, last_ping;
+    atomic_uint sending; /* sends in progress: the housekeeper does not queue behind them */
+    pthread_cond_t drained; /* in_flight fell to 0 */
     void (*on_close)(void *arg, struct pcomi_channel *ch);
     void *on_close_arg;
     struct pcomi_channel *next; /* in all_channels */
@@ -260,6 +262,7 @@ static void channel_free(struct pcomi_channel *ch)
     free(ch->releases);
     pthread_mutex_destroy(&ch->lock);
     pthread_cond_destroy(&ch->greeted);
+    pthread_cond_destroy(&ch->drained);
     free(ch);
 }
 
@@ -307,7 +310,9 @@ void pcomi_channel_put(struct pcomi_channel *ch)
 static int channel_send(struct pcomi_channel *ch, const struct pcomi_msg_header *h, const struct iovec *iov,
                         int niov)
 {
+    atomic_fetch_add_explicit(&ch->sending, 1, memory_order_relaxed);
     int err = pcomi_conn_send(ch->conn, h, iov, niov);
+    atomic_fetch_sub_explicit(&ch->sending, 1, memory_order_relaxed);
     if (err < 0)
         pcomi_channel_shutdown(ch);
     return err;
@@ -577,7 +582,8 @@ static void job_done(struct job *j)
     free(j->body);
     free(j);
     pthread_mutex_lock(&ch->lock);
-    ch->in_flight--;
+    if (--ch->in_flight == 0)
+        pthread_cond_broadcast(&ch->drained);
     pthread_mutex_unlock(&ch->lock);
     pcomi_channel_put(ch);
 }
@@ -634,9 +640,16 @@ static void run_call(struct run_ctx *rc, struct pcomi_channel *ch, const struct 
     /* the HRESULT goes in last: encoding the results may move the buffer */
     rc->out.len = 0;
     HRESULT ehr = pcomi_wbuf_append(&rc->out, 8, 8) ? S_OK : E_OUTOFMEMORY;
+    struct pcomi_objref_journal journal;
+    pcomi_journal_start(&journal);
     if (SUCCEEDED(ehr) && SUCCEEDED(hr))
         ehr = pcomi_encode(m, frame, &rc->out, PCOM_PF_OUT, &ch->objrefs);
+    pcomi_journal_stop(&journal);
     pcomi_free_out(m, frame);
+    if (FAILED(ehr))
+        pcomi_journal_undo(ch, &journal); /* results not sent: nothing in them is the peer's */
+    else
+        pcomi_journal_free(&journal);
     if (FAILED(ehr)) {
         char msg[160];
         snprintf(msg, sizeof(msg), "the results of %s::%s could not be marshaled", iface_name, m->name);
@@ -766,6 +779,12 @@ static void *reader_main(void *arg)
     pcomi_channel_shutdown(ch);
     fail_all(ch);
     pcomi_exports_drop_channel(ch);
+    /* calls it brought in are finished (or refused) before its owner hears it ended: a server's pool and
+     * objects must outlive every call that reached them */
+    pthread_mutex_lock(&ch->lock);
+    while (ch->in_flight)
+        pthread_cond_wait(&ch->drained, &ch->lock);
+    pthread_mutex_unlock(&ch->lock);
     if (ch->on_close)
         ch->on_close(ch->on_close_arg, ch);
     channel_unref(ch);
@@ -781,6 +800,7 @@ static HRESULT channel_new(struct pcomi_conn *conn, bool outbound, struct pcomi_
     ch->outbound = outbound;
     pthread_mutex_init(&ch->lock, NULL);
     pthread_cond_init(&ch->greeted, NULL);
+    pthread_cond_init(&ch->drained, NULL);
     ch->objrefs.marshal = pcomi_objref_marshal;
     ch->objrefs.unmarshal = pcomi_objref_unmarshal;
     ch->objrefs.ctx = ch;
@@ -830,7 +850,7 @@ HRESULT pcomi_channel_accept(struct pcomi_conn *conn, const struct pcomi_server_
     ch->on_close = opts->on_close;
     ch->on_close_arg = opts->arg;
     pcomi_conn_peer(conn, ch->name, sizeof(ch->name));
-    pcomi_stream_set_send_timeout(conn, opts->send_timeout_ms);
+    pcomi_conn_set_send_timeout(conn, opts->send_timeout_ms);
     if (FAILED(hr = channel_start(ch)))
         return hr;
     /* the caller's use is the server's: the channel lives until the peer or the server ends it */
@@ -865,7 +885,7 @@ static HRESULT channel_connect(const char *url, struct pcomi_channel **out)
     ch->lim.objrefs = &ch->objrefs;
     ch->max_calls = l.max_calls_in_flight ? l.max_calls_in_flight : PCOMI_MAX_CALLS_IN_FLIGHT;
     ch->pool = default_pool;
-    pcomi_stream_set_send_timeout(conn, greet_ms);
+    pcomi_conn_set_send_timeout(conn, greet_ms);
     if (FAILED(hr = channel_start(ch)))
         return hr;
     /* greet, and wait for the answer: who the peer is decides how object references to it travel */
@@ -948,9 +968,25 @@ HRESULT pcomi_channel_find_exporter(const pcomi_oid *exporter, const struct pcom
         pcom_set_error_message("the object's process has no endpoint to connect to");
         return RPC_E_DISCONNECTED;
     }
+    /* a connection already open to one of its endpoints first: one proxy per object needs one connection */
+    pthread_mutex_lock(&channels_lock);
+    struct pcomi_channel *ch = NULL;
+    for (unsigned i = 0; i < where->nendpoints && !ch; i++) {
+        ch = find_outbound(where->endpoints[i], NULL);
+        if (ch && memcmp(ch->peer.exporter.b, exporter->b, 16) != 0) {
+            pthread_mutex_unlock(&channels_lock);
+            pcomi_channel_put(ch);
+            pthread_mutex_lock(&channels_lock);
+            ch = NULL;
+        }
+    }
+    pthread_mutex_unlock(&channels_lock);
+    if (ch) {
+        *out = ch;
+        return S_OK;
+    }
     HRESULT hr = RPC_E_DISCONNECTED;
     for (unsigned i = 0; i < where->nendpoints; i++) {
-        struct pcomi_channel *ch;
         if (FAILED(hr = pcomi_channel_get(where->endpoints[i], &ch)))
             continue;
         if (memcmp(ch->peer.exporter.b, exporter->b, 16) == 0) {
@@ -985,7 +1021,10 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
         w->buf_busy = true;
     }
     buf->len = 0;
+    struct pcomi_objref_journal journal;
+    pcomi_journal_start(&journal);
     hr = pcomi_encode(m, frame, buf, PCOM_PF_IN, &ch->objrefs);
+    pcomi_journal_stop(&journal);
     if (SUCCEEDED(hr) && buf->len > ch->lim.max_message) {
         pcom_set_error_message("the arguments of %s take %zu bytes, more than the limit of %zu", m->name,
                                buf->len, ch->lim.max_message);
@@ -1041,6 +1080,8 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
     if (own_buf)
         w->buf_busy = false;
     pcomi_wbuf_free(&local);
+    /* sent, or the connection is gone and with it everything counted for it */
+    pcomi_journal_free(&journal);
 
     pthread_mutex_lock(&w->mu);
     if (err < 0)
@@ -1130,6 +1171,8 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
     return hr; /* a success leaves the message of the last failure alone */
 
 fail_buf:
+    /* the message will not be sent: what marshaling it counted for the peer is given back */
+    pcomi_journal_undo(ch, &journal);
     if (own_buf)
         w->buf_busy = false;
     pcomi_wbuf_free(&local);
@@ -1225,8 +1268,9 @@ static long housekeep(void)
     for (struct pcomi_channel *c = all_channels; c; c = c->next)
         cap++;
     struct pcomi_channel **work = cap ? calloc(cap, sizeof(*work)) : NULL;
+    /* dead channels too: their queued releases hold a use that must be given back */
     for (struct pcomi_channel *c = all_channels; c && work; c = c->next)
-        if (!atomic_load(&c->dead) && channel_try_ref(c))
+        if (channel_try_ref(c))
             work[n++] = c;
     pthread_mutex_unlock(&channels_lock);
     long long now = now_ms();
@@ -1236,13 +1280,21 @@ static long housekeep(void)
         pthread_mutex_lock(&c->lock);
         bool releases = c->nreleases > 0;
         pthread_mutex_unlock(&c->lock);
-        if (releases)
+        /* one thread keeps every connection: it does not wait behind a send in progress (a large message, or a
+         * peer that stopped reading and will be cut off by the send timeout) */
+        bool busy = atomic_load_explicit(&c->sending, memory_order_relaxed) > 0;
+        if (releases && (!busy || atomic_load(&c->dead)))
             flush_releases(c);
-        long long quiet = now - atomic_load(&c->last_recv);
-        if (quiet >= timeout) {
-            /* nothing heard, not even a PONG: the peer is frozen or cut off */
+        else if (releases)
+            next = 5;
+        long long heard = atomic_load(&c->last_recv), moved = pcomi_conn_last_progress(c->conn);
+        long long quiet = now - (moved > heard ? moved : heard);
+        if (atomic_load(&c->dead)) {
+            /* nothing to watch */
+        } else if (quiet >= timeout) {
+            /* nothing heard, not even a PONG, and nothing moving: the peer is frozen or cut off */
             pcomi_channel_shutdown(c);
-        } else if (quiet >= interval && now - atomic_load(&c->last_ping) >= interval) {
+        } else if (!busy && quiet >= interval && now - atomic_load(&c->last_ping) >= interval) {
             struct pcomi_msg_header h = {0};
             h.type = PCOMI_MSG_PING;
             atomic_store(&c->last_ping, now);

@@ -11,6 +11,7 @@
 #define BUCKETS 1024
 #define MAX_EXPORTS_PER_CONNECTION 65536
 #define MAX_TOKENS 65536
+#define MAX_TOKENS_PER_CONNECTION 4096
 #define LEND_TTL_MS 120000 /* a lent reference nobody claimed is released after this */
 
 struct holding {
@@ -35,24 +36,29 @@ struct export {
     struct export *next_by_oid, *next_by_identity;
 };
 
+struct chan_count;
+
 struct token {
     pcomi_oid id;
     struct export *e;
     bool lasting;
-    long long expires; /* ms, CLOCK_MONOTONIC; single-use tokens only */
-    struct token *next;
+    long long expires;          /* ms, CLOCK_MONOTONIC; single-use tokens only */
+    struct chan_count *lender;  /* the connection that asked for it, while it lives; NULL for this process's own */
+    struct token *next;         /* in its bucket */
 };
 
-/* Objects a channel holds, for the per-connection cap and to keep an outbound channel open. */
+/* What a channel holds (objects, for the per-connection cap and to keep an outbound channel open) and has lent
+ * (tokens, capped per connection). Kept while either is non-zero. */
 struct chan_count {
     struct pcomi_channel *ch;
     size_t n;
+    size_t lent;
     struct chan_count *next;
 };
 
 static pthread_mutex_t ex_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct export *by_oid[BUCKETS], *by_identity[BUCKETS];
-static struct token *tokens;
+static struct token *tokens[BUCKETS];
 static size_t ntokens, nexports;
 static struct chan_count *chan_counts;
 
@@ -182,6 +188,8 @@ static struct chan_count *chan_count_of(struct pcomi_channel *ch, bool create)
 
 static void chan_count_drop(struct chan_count *c)
 {
+    if (c->n || c->lent)
+        return;
     for (struct chan_count **pp = &chan_counts; *pp; pp = &(*pp)->next)
         if (*pp == c) {
             *pp = c->next;
@@ -264,8 +272,8 @@ static bool unhold(struct export *e, struct holding *h, uint32_t count, struct p
             }
         struct chan_count *c = chan_count_of(h->ch, false);
         if (c && --c->n == 0) {
-            chan_count_drop(c);
             *put = h->ch;
+            chan_count_drop(c);
         }
         free(h);
     }
@@ -384,7 +392,7 @@ HRESULT pcomi_export_find(struct pcomi_channel *ch, const uint8_t oid[16], const
 
 static struct token *find_token(const uint8_t *id)
 {
-    for (struct token *t = tokens; t; t = t->next)
+    for (struct token *t = tokens[oid_bucket(id)]; t; t = t->next)
         if (memcmp(t->id.b, id, 16) == 0)
             return t;
     return NULL;
@@ -392,33 +400,45 @@ static struct token *find_token(const uint8_t *id)
 
 static void token_unlink(struct token *t)
 {
-    for (struct token **pp = &tokens; *pp; pp = &(*pp)->next)
+    for (struct token **pp = &tokens[oid_bucket(t->id.b)]; *pp; pp = &(*pp)->next)
         if (*pp == t) {
             *pp = t->next;
             break;
         }
     ntokens--;
+    if (t->lender) {
+        t->lender->lent--;
+        chan_count_drop(t->lender);
+    }
 }
 
-/* A token holding one reference to e. Under ex_lock. */
-static HRESULT make_token(struct export *e, uint32_t flags, pcomi_oid *out)
+/* A token holding one reference to e, lent to ch (NULL: this process). Under ex_lock. */
+static HRESULT make_token(struct export *e, struct pcomi_channel *ch, uint32_t flags, pcomi_oid *out)
 {
-    if (ntokens >= MAX_TOKENS) {
+    struct chan_count *lender = ch ? chan_count_of(ch, true) : NULL;
+    if (ch && !lender)
+        return E_OUTOFMEMORY;
+    if (ntokens >= MAX_TOKENS || (lender && lender->lent >= MAX_TOKENS_PER_CONNECTION)) {
         pcom_set_error_message("too many references lent and not claimed");
+        if (lender)
+            chan_count_drop(lender);
         return E_OUTOFMEMORY;
     }
     struct token *t = calloc(1, sizeof(*t));
-    if (!t)
-        return E_OUTOFMEMORY;
-    if (!pcomi_random_oid(&t->id)) {
+    if (!t || !pcomi_random_oid(&t->id)) {
         free(t);
-        return E_FAIL;
+        if (lender)
+            chan_count_drop(lender);
+        return t ? E_FAIL : E_OUTOFMEMORY;
     }
     t->e = e;
     t->lasting = flags & PCOMI_LEND_LASTING;
     t->expires = now_ms() + LEND_TTL_MS;
-    t->next = tokens;
-    tokens = t;
+    t->lender = lender;
+    if (lender)
+        lender->lent++;
+    t->next = tokens[oid_bucket(t->id.b)];
+    tokens[oid_bucket(t->id.b)] = t;
     ntokens++;
     e->token_refs++;
     *out = t->id;
@@ -435,7 +455,7 @@ HRESULT pcomi_export_lend_local(const IID *iid, void *itf, uint32_t flags, pcomi
     struct export *e = NULL;
     pthread_mutex_lock(&ex_lock);
     hr = export_locked(iid, itf, identity, info, &e);
-    if (SUCCEEDED(hr) && FAILED(hr = make_token(e, flags, token)) && unlink_if_unheld(e)) {
+    if (SUCCEEDED(hr) && FAILED(hr = make_token(e, NULL, flags, token)) && unlink_if_unheld(e)) {
         pthread_mutex_unlock(&ex_lock);
         export_free(e);
         IUnknown_Release(identity);
@@ -535,6 +555,17 @@ void pcomi_exports_drop_channel(struct pcomi_channel *ch)
         }
         c = chan_count_of(ch, false);
     }
+    /* what it lent stays lent (a third party may still claim it), but is no longer counted against it */
+    struct chan_count *lender = chan_count_of(ch, false);
+    if (lender) {
+        for (unsigned b = 0; b < BUCKETS && lender->lent; b++)
+            for (struct token *t = tokens[b]; t; t = t->next)
+                if (t->lender == lender) {
+                    t->lender = NULL;
+                    lender->lent--;
+                }
+        chan_count_drop(lender);
+    }
     pthread_mutex_unlock(&ex_lock);
     while (gone) {
         struct export *next = gone->next_by_oid;
@@ -557,18 +588,20 @@ long pcomi_exports_expire(void)
     long next = -1;
     struct export *gone = NULL;
     pthread_mutex_lock(&ex_lock);
-    for (struct token *t = tokens, *n; t; t = n) {
-        n = t->next;
-        if (t->lasting)
-            continue;
-        if (t->expires <= now) {
-            struct export *e = token_drop(t);
-            if (e) {
-                e->next_by_oid = gone;
-                gone = e;
+    for (unsigned b = 0; b < BUCKETS; b++) {
+        for (struct token *t = tokens[b], *n; t; t = n) {
+            n = t->next;
+            if (t->lasting)
+                continue;
+            if (t->expires <= now) {
+                struct export *e = token_drop(t);
+                if (e) {
+                    e->next_by_oid = gone;
+                    gone = e;
+                }
+            } else if (next < 0 || t->expires - now < next) {
+                next = (long)(t->expires - now);
             }
-        } else if (next < 0 || t->expires - now < next) {
-            next = (long)(t->expires - now);
         }
     }
     pthread_mutex_unlock(&ex_lock);
@@ -688,6 +721,15 @@ HRESULT pcomi_sys_release(void *conn, void *frame)
     return hr;
 }
 
+void pcomi_export_unhold(struct pcomi_channel *ch, const pcomi_oid *oid)
+{
+    struct pcomi_release_entry e;
+    memcpy(&e.oid, oid->b, 16);
+    e.count = 1;
+    struct pcomi_sys_release_frame f = {1, &e};
+    pcomi_sys_release(ch, &f);
+}
+
 HRESULT pcomi_sys_lend(void *conn, void *frame)
 {
     struct pcomi_channel *ch = conn;
@@ -702,7 +744,7 @@ HRESULT pcomi_sys_lend(void *conn, void *frame)
         pcom_set_error_message("no such object on this connection");
         hr = RPC_E_DISCONNECTED;
     } else {
-        hr = make_token(e, f->flags, (pcomi_oid *)f->token);
+        hr = make_token(e, ch, f->flags, (pcomi_oid *)f->token);
     }
     pthread_mutex_unlock(&ex_lock);
     return hr;

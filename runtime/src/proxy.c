@@ -174,8 +174,9 @@ static HRESULT proxy_for(struct pcomi_channel *ch, const pcomi_oid *exporter, co
 {
     struct rproxy *o;
     pthread_mutex_lock(&px_lock);
+    /* keyed by connection too: a peer's word on who exported an object binds only what comes over its connection */
     for (o = proxies[px_bucket(oid)]; o; o = o->next)
-        if (memcmp(o->oid.b, oid->b, 16) == 0 && memcmp(o->exporter.b, exporter->b, 16) == 0 &&
+        if (o->ch == ch && memcmp(o->oid.b, oid->b, 16) == 0 && memcmp(o->exporter.b, exporter->b, 16) == 0 &&
             !pcomi_channel_dead(o->ch) && try_ref(o))
             break;
     if (o) {
@@ -209,8 +210,8 @@ static HRESULT proxy_for(struct pcomi_channel *ch, const pcomi_oid *exporter, co
     pthread_mutex_lock(&px_lock);
     struct rproxy *other = NULL;
     for (other = proxies[px_bucket(oid)]; other; other = other->next)
-        if (memcmp(other->oid.b, oid->b, 16) == 0 && memcmp(other->exporter.b, exporter->b, 16) == 0 &&
-            !pcomi_channel_dead(other->ch) && try_ref(other))
+        if (other->ch == ch && memcmp(other->oid.b, oid->b, 16) == 0 &&
+            memcmp(other->exporter.b, exporter->b, 16) == 0 && !pcomi_channel_dead(other->ch) && try_ref(other))
             break;
     struct iproxy *p = NULL;
     if (other) {
@@ -405,6 +406,58 @@ static HRESULT lend(struct rproxy *o, uint32_t flags, pcomi_oid *token)
                               &pcomi_sys_methods[PCOMI_SYS_LEND], &f);
 }
 
+/* ---- the journal of one message ---- */
+
+static _Thread_local struct pcomi_objref_journal *tls_journal;
+
+void pcomi_journal_start(struct pcomi_objref_journal *j)
+{
+    memset(j, 0, sizeof(*j));
+    j->outer = tls_journal;
+    tls_journal = j;
+}
+
+void pcomi_journal_stop(struct pcomi_objref_journal *j)
+{
+    tls_journal = j->outer;
+}
+
+static void journal_add(const pcomi_oid *oid, bool exported)
+{
+    struct pcomi_objref_journal *j = tls_journal;
+    if (!j)
+        return;
+    if (j->n == j->cap) {
+        size_t cap = j->cap ? j->cap * 2 : 8;
+        struct pcomi_journal_entry *n = realloc(j->e, cap * sizeof(*n));
+        if (!n) {
+            j->lost = true;
+            return;
+        }
+        j->e = n;
+        j->cap = cap;
+    }
+    j->e[j->n++] = (struct pcomi_journal_entry){*oid, exported};
+}
+
+void pcomi_journal_undo(struct pcomi_channel *ch, struct pcomi_objref_journal *j)
+{
+    for (size_t i = 0; i < j->n; i++) {
+        if (j->e[i].exported)
+            pcomi_export_unhold(ch, &j->e[i].oid);
+        else
+            pcomi_channel_release_later(ch, &j->e[i].oid, 1);
+    }
+    pcomi_journal_free(j);
+}
+
+void pcomi_journal_free(struct pcomi_objref_journal *j)
+{
+    free(j->e);
+    j->e = NULL;
+    j->n = j->cap = 0;
+}
+
 /* Gives one of o's spare references away, if it has one (it keeps one for itself). */
 static bool give_back(struct rproxy *o)
 {
@@ -436,6 +489,7 @@ HRESULT pcomi_objref_marshal(void *chan, const IID *iid, void *itf, struct pcomi
             r.flags = ORF_CONN;
             r.where = *home;
             r.oid = o->oid;
+            journal_add(&r.oid, false);
         } else if (to_exporter || home->nendpoints) {
             /* the receiver gets its own reference from the exporter, so we may let go of ours at once */
             r.flags = ORF_TOKEN;
@@ -456,14 +510,10 @@ HRESULT pcomi_objref_marshal(void *chan, const IID *iid, void *itf, struct pcomi
     pcomi_exporter_endpoints(&r.where);
     if (FAILED(hr = pcomi_export(ch, iid, itf, &r.oid)))
         return hr;
-    if (FAILED(hr = pcomi_objref_write(&r, out))) {
-        /* the reference will not travel: the peer must not be thought to hold it */
-        struct pcomi_release_entry e;
-        memcpy(&e.oid, r.oid.b, 16);
-        e.count = 1;
-        struct pcomi_sys_release_frame f = {1, &e};
-        pcomi_sys_release(ch, &f);
-    }
+    if (FAILED(hr = pcomi_objref_write(&r, out)))
+        pcomi_export_unhold(ch, &r.oid); /* the reference will not travel: the peer must not be thought to hold it */
+    else
+        journal_add(&r.oid, true);
     return hr;
 }
 
@@ -474,22 +524,11 @@ static HRESULT claim(struct pcomi_channel *ch, const struct pcomi_objref *r)
                               &pcomi_sys_methods[PCOMI_SYS_CLAIM], &f);
 }
 
-/* A connection to the process that exported r's object: the one a proxy of it uses, or one to its endpoints. */
+/* A connection to the process that exported r's object: one this process opened to an endpoint the reference
+ * names, whose peer greeted as that exporter. Never a connection a peer opened to us: what it says it is binds
+ * nothing else. */
 static HRESULT channel_to_exporter(const struct pcomi_objref *r, struct pcomi_channel **out)
 {
-    struct pcomi_channel *ch = NULL;
-    pthread_mutex_lock(&px_lock);
-    for (unsigned b = 0; b < PX_BUCKETS && !ch; b++)
-        for (struct rproxy *o = proxies[b]; o && !ch; o = o->next)
-            if (memcmp(o->exporter.b, r->where.exporter.b, 16) == 0 && !pcomi_channel_dead(o->ch)) {
-                ch = o->ch;
-                pcomi_channel_use(ch);
-            }
-    pthread_mutex_unlock(&px_lock);
-    if (ch) {
-        *out = ch;
-        return S_OK;
-    }
     return pcomi_channel_find_exporter(&r->where.exporter, &r->where, out);
 }
 

@@ -179,6 +179,26 @@ struct pcomi_objref {
 HRESULT pcomi_objref_parse(const uint8_t *b, size_t len, struct pcomi_objref *r);
 HRESULT pcomi_objref_write(const struct pcomi_objref *r, struct pcomi_wbuf *out);
 
+/* What marshaling one message counted for its channel, so a message that is not sent gives it back. */
+struct pcomi_journal_entry {
+    pcomi_oid oid;
+    bool exported; /* an object of this process; else a proxy's reference handed back to its exporter */
+};
+struct pcomi_objref_journal {
+    struct pcomi_journal_entry *e;
+    size_t n, cap;
+    bool lost; /* an entry could not be recorded: its reference stays counted until the connection ends */
+    struct pcomi_objref_journal *outer;
+};
+/* Records the references the calling thread marshals until pcomi_journal_stop. */
+void pcomi_journal_start(struct pcomi_objref_journal *j);
+void pcomi_journal_stop(struct pcomi_objref_journal *j);
+/* Gives back what j recorded for ch, and frees j's memory. */
+void pcomi_journal_undo(struct pcomi_channel *ch, struct pcomi_objref_journal *j);
+void pcomi_journal_free(struct pcomi_objref_journal *j);
+/* One reference ch holds on one of our objects, given back as a RemRelease from its peer would. */
+void pcomi_export_unhold(struct pcomi_channel *ch, const pcomi_oid *oid);
+
 /* The engine's hooks for a channel: interface pointers to object references and back. */
 HRESULT pcomi_objref_marshal(void *ch, const IID *iid, void *itf, struct pcomi_wbuf *out);
 HRESULT pcomi_objref_unmarshal(void *ch, const IID *iid, const uint8_t *ref, size_t n, void **out);

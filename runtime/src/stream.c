@@ -235,6 +235,8 @@ int pcomi_stream_send(struct pcomi_conn *base, const uint8_t hdr[PCOMI_MSG_HEADE
                 off = 0;
             }
         }
+        if (hdr_done < PCOMI_MSG_HEADER_SIZE || next < niov)
+            pcomi_conn_progress(base); /* a message one sendmsg did not take: the peer is reading it */
     }
     goto unlock;
 
@@ -333,6 +335,7 @@ int pcomi_stream_recv(struct pcomi_conn *base, struct pcomi_msg_header *h, void 
         ssize_t n;
         if (want >= STREAM_RECV_BUF) {
             want = cap - got;
+            pcomi_conn_progress(base);
             n = recv_some(c->fd, b + got, want, MSG_WAITALL);
         } else {
             struct iovec iov[2] = {{b + got, want}, {c->buf, STREAM_RECV_BUF}};

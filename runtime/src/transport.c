@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 /* Every transport, by scheme. A new transport is one file and one line here. */
@@ -11,6 +12,7 @@ static const struct pcomi_transport *const transports[] = {
     &pcomi_unix_transport,
     &pcomi_tcp_transport,
     &pcomi_pipe_transport,
+    &pcomi_shm_transport,
 };
 
 /* ---- header codec: explicit little-endian bytes, so the code is right on any host ---- */
@@ -262,6 +264,25 @@ void pcomi_conn_close(struct pcomi_conn *c)
 {
     if (c)
         c->tp->close(c);
+}
+
+void pcomi_conn_progress(struct pcomi_conn *c)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    atomic_store_explicit(&c->progress_ms, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, memory_order_relaxed);
+}
+
+long long pcomi_conn_last_progress(const struct pcomi_conn *c)
+{
+    return atomic_load_explicit(&c->progress_ms, memory_order_relaxed);
+}
+
+int pcomi_conn_set_send_timeout(struct pcomi_conn *c, unsigned ms)
+{
+    if (!c)
+        return -EINVAL;
+    return c->tp->set_send_timeout ? c->tp->set_send_timeout(c, ms) : -EOPNOTSUPP;
 }
 
 int pcomi_conn_peer(const struct pcomi_conn *c, char *buf, size_t n)

@@ -3,6 +3,7 @@
 #define PCOMI_TRANSPORT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -116,6 +117,9 @@ void pcomi_conn_shutdown(struct pcomi_conn *c);
 /* Closes and frees. No other thread may be inside send or recv (wake them with pcomi_conn_shutdown first). NULL is a
  * no-op. */
 void pcomi_conn_close(struct pcomi_conn *c);
+/* A send blocked for longer than ms (the peer stopped reading) fails with -ETIMEDOUT and breaks the connection;
+ * 0 waits forever. */
+int pcomi_conn_set_send_timeout(struct pcomi_conn *c, unsigned ms);
 /* A printable description of the peer for logs, e.g. "tcp://[::1]:41234" or "unix:/run/x.sock pid 42 uid 1000".
  * Always NUL-terminates; -ENOSPC (with the text truncated) when n is too small. */
 int pcomi_conn_peer(const struct pcomi_conn *c, char *buf, size_t n);
@@ -145,12 +149,21 @@ struct pcomi_transport {
     int (*recv)(struct pcomi_conn *c, struct pcomi_msg_header *h, void **body, size_t max_body);
     void (*shutdown)(struct pcomi_conn *c);
     void (*close)(struct pcomi_conn *c);
+    /* A send blocked for longer than ms (the peer stopped reading) fails with -ETIMEDOUT; 0 waits forever. */
+    int (*set_send_timeout)(struct pcomi_conn *c, unsigned ms);
 };
 
 struct pcomi_conn {
     const struct pcomi_transport *tp;
     char peer[PCOMI_PEER_MAX];
+    /* When a message too large for one system call last moved either way (ms, CLOCK_MONOTONIC): a peer busy
+     * with one long transfer is alive though no whole message arrives. */
+    _Atomic long long progress_ms;
 };
+
+/* Transports call this as a long message moves. */
+void pcomi_conn_progress(struct pcomi_conn *c);
+long long pcomi_conn_last_progress(const struct pcomi_conn *c);
 
 struct pcomi_listener {
     const struct pcomi_transport *tp;
@@ -165,6 +178,7 @@ struct pcomi_listener {
 extern const struct pcomi_transport pcomi_unix_transport;
 extern const struct pcomi_transport pcomi_tcp_transport;
 extern const struct pcomi_transport pcomi_pipe_transport; /* transport_pipe.c: a child server on a socketpair */
+extern const struct pcomi_transport pcomi_shm_transport;  /* transport_shm.c: rings in shared memory */
 
 /* Address parsers, separate from listen/connect so tests can check them. pcomi_unix_parse fills a sockaddr_un (an
  * abstract name starts with a NUL byte and is not NUL-terminated) and its length. pcomi_tcp_parse returns the host
@@ -193,8 +207,7 @@ int pcomi_stream_send(struct pcomi_conn *c, const uint8_t hdr[PCOMI_MSG_HEADER_S
                       int niov);
 int pcomi_stream_recv(struct pcomi_conn *c, struct pcomi_msg_header *h, void **body, size_t max_body);
 void pcomi_stream_shutdown(struct pcomi_conn *c);
-/* A send blocked for longer than ms (the peer stopped reading) fails with -ETIMEDOUT and breaks the
- * stream; 0 waits forever. Every transport's connection is a stream, so servers call this on any. */
+/* pcomi_conn_set_send_timeout for stream connections. */
 int pcomi_stream_set_send_timeout(struct pcomi_conn *c, unsigned ms);
 void pcomi_stream_close(struct pcomi_conn *c);
 

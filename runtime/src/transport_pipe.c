@@ -267,6 +267,7 @@ static const struct pcomi_transport pipe_server_conn = {
     .recv = pipe_server_recv,
     .shutdown = pcomi_stream_shutdown,
     .close = pcomi_stream_close,
+    .set_send_timeout = pcomi_stream_set_send_timeout,
 };
 
 /* The fd named by PCOM_PIPE_FD: a decimal number naming an open socket, else -EBADF. */
@@ -381,4 +382,5 @@ const struct pcomi_transport pcomi_pipe_transport = {
     .recv = pcomi_stream_recv,
     .shutdown = pcomi_stream_shutdown,
     .close = pipe_close,
+    .set_send_timeout = pcomi_stream_set_send_timeout,
 };

@@ -290,4 +290,5 @@ const struct pcomi_transport pcomi_tcp_transport = {
     .recv = pcomi_stream_recv,
     .shutdown = pcomi_stream_shutdown,
     .close = pcomi_stream_close,
+    .set_send_timeout = pcomi_stream_set_send_timeout,
 };

@@ -164,9 +164,9 @@ static void describe_peer(int fd, const char *url, char *buf, size_t n)
     struct ucred cred;
     socklen_t clen = sizeof(cred);
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
-        snprintf(buf, n, "%s pid %d uid %u", url, (int)cred.pid, (unsigned)cred.uid);
+        snprintf(buf, n, "%.120s pid %d uid %u", url, (int)cred.pid, (unsigned)cred.uid);
     else
-        snprintf(buf, n, "%s", url);
+        snprintf(buf, n, "%.120s", url);
 }
 
 static int unix_accept(struct pcomi_listener *l, struct pcomi_conn **out)
@@ -219,4 +219,5 @@ const struct pcomi_transport pcomi_unix_transport = {
     .recv = pcomi_stream_recv,
     .shutdown = pcomi_stream_shutdown,
     .close = pcomi_stream_close,
+    .set_send_timeout = pcomi_stream_set_send_timeout,
 };

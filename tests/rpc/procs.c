@@ -30,6 +30,7 @@ void server_spawn(struct server *s, const char *path, const char *const *args, u
     strcpy(s->dir, "/tmp/pcom-rpc-XXXXXX");
     assert_non_null(mkdtemp(s->dir));
     snprintf(s->unix_url, sizeof(s->unix_url), "unix:%s/s.sock", s->dir);
+    snprintf(s->shm_url, sizeof(s->shm_url), "shm:%s", s->dir + 5); /* "pcom-rpc-XXXXXX": unique while dir is */
     char w[16];
     snprintf(w, sizeof(w), "%u", workers ? workers : 4);
     const char *argv[16];
@@ -41,6 +42,7 @@ void server_spawn(struct server *s, const char *path, const char *const *args, u
     argv[n++] = w;
     argv[n++] = s->unix_url;
     argv[n++] = "tcp://127.0.0.1:0";
+    argv[n++] = s->shm_url;
     argv[n] = NULL;
     int out[2];
     assert_int_equal(pipe(out), 0);
@@ -78,8 +80,11 @@ int server_stop(struct server *s)
     }
     char path[200];
     snprintf(path, sizeof(path), "%s/s.sock", s->dir);
-    bool left = access(path, F_OK) == 0;
+    char region[128];
+    snprintf(region, sizeof(region), "/dev/shm/pcom-%s", s->shm_url + 4);
+    bool left = access(path, F_OK) == 0 || access(region, F_OK) == 0; /* a clean stop leaves nothing behind */
     unlink(path);
+    unlink(region);
     rmdir(s->dir);
     if (left)
         return -1;
@@ -95,6 +100,8 @@ void server_kill(struct server *s)
     s->pid = 0;
     char path[200];
     snprintf(path, sizeof(path), "%s/s.sock", s->dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "/dev/shm/pcom-%s", s->shm_url + 4); /* a killed server leaves its region */
     unlink(path);
     rmdir(s->dir);
 }
@@ -147,4 +154,24 @@ ssize_t raw_read(int fd, uint8_t *buf, size_t cap)
     if (len > cap - 56 || !read_full(fd, buf + 56, len))
         return -1;
     return (ssize_t)(56 + len);
+}
+
+void stop_process(pid_t pid)
+{
+    assert_int_equal(kill(pid, SIGSTOP), 0);
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    for (int i = 0; i < 500; i++) {
+        FILE *f = fopen(path, "r");
+        if (!f)
+            break;
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        const char *p = strrchr(buf, ')');
+        if (p && (p[2] == 'T' || p[2] == 't'))
+            return;
+        usleep(2000);
+    }
+    fail_msg("process %d did not stop", (int)pid);
 }

@@ -11,17 +11,21 @@ struct server {
     pid_t pid;
     char unix_url[128];
     char tcp_url[256];
+    char shm_url[64];
     char dir[64];
 };
 
 double now_s(void);
-/* Runs `path [args...] --workers N unix:DIR/s.sock tcp://127.0.0.1:0` (args NULL-terminated, may be NULL), which
+/* Runs `path [args...] --workers N unix:DIR/s.sock tcp://127.0.0.1:0 shm:NAME` (args NULL-terminated, may be NULL), which
  * prints one URL per line and then "ready"; returns once it did. The child dies with the test. */
 void server_spawn(struct server *s, const char *path, const char *const *args, unsigned workers);
 /* SIGTERM and wait: the exit status (a server exits 0 only when every object was released), or -1 when the
  * socket file was left behind. */
 int server_stop(struct server *s);
 void server_kill(struct server *s);
+
+/* SIGSTOP and wait until the process is stopped (the signal takes effect asynchronously). */
+void stop_process(pid_t pid);
 
 /* A plain socket to the server's Unix listener, for tests that speak the wire protocol by hand. */
 int raw_connect(const struct server *srv);

@@ -42,11 +42,13 @@ struct group {
     long blocks_before;
 };
 
-static int group_setup(void **state, bool tcp)
+enum transport { UNIX, TCP, SHM };
+
+static int group_setup(void **state, enum transport tp)
 {
     struct group *g = calloc(1, sizeof(*g));
     server_start(&g->srv, 4);
-    g->url = tcp ? g->srv.tcp_url : g->srv.unix_url;
+    g->url = tp == TCP ? g->srv.tcp_url : tp == SHM ? g->srv.shm_url : g->srv.unix_url;
     HRESULT hr = pcom_create_instance(&CLSID_RpcTest, g->url, &IID_IRpcTest, (void **)&g->t);
     if (FAILED(hr)) {
         fprintf(stderr, "create_instance(%s): 0x%08x %s\n", g->url, (unsigned)hr, pcom_error_message());
@@ -59,12 +61,17 @@ static int group_setup(void **state, bool tcp)
 
 static int setup_unix(void **state)
 {
-    return group_setup(state, false);
+    return group_setup(state, UNIX);
 }
 
 static int setup_tcp(void **state)
 {
-    return group_setup(state, true);
+    return group_setup(state, TCP);
+}
+
+static int setup_shm(void **state)
+{
+    return group_setup(state, SHM);
 }
 
 static int group_teardown(void **state)
@@ -473,20 +480,20 @@ static void server_killed_mid_call(void **state)
     (void)state;
     struct server srv;
     server_start(&srv, 4);
-    const char *urls[2] = {srv.unix_url, srv.tcp_url};
-    IRpcTest *t[2];
-    for (int i = 0; i < 2; i++)
+    const char *urls[3] = {srv.unix_url, srv.tcp_url, srv.shm_url};
+    IRpcTest *t[3];
+    for (int i = 0; i < 3; i++)
         assert_int_equal(pcom_create_instance(&CLSID_RpcTest, urls[i], &IID_IRpcTest, (void **)&t[i]), S_OK);
-    struct sleeper s[2];
-    pthread_t th[2];
-    for (int i = 0; i < 2; i++) {
+    struct sleeper s[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
         s[i] = (struct sleeper){t[i], 10000, S_OK, 0};
         assert_int_equal(pthread_create(&th[i], NULL, sleeper_main, &s[i]), 0);
     }
     usleep(200000);
     double killed = now_s();
     server_kill(&srv);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         pthread_join(th[i], NULL);
         assert_int_equal(s[i].hr, RPC_E_DISCONNECTED);
         assert_true(s[i].ended - killed < 1.0);
@@ -503,13 +510,13 @@ static void client_killed_holding_objects(void **state)
     (void)state;
     struct server srv;
     server_start(&srv, 4);
-    const char *urls[2] = {srv.unix_url, srv.tcp_url};
+    const char *urls[3] = {srv.unix_url, srv.tcp_url, srv.shm_url};
     int ready[2];
     assert_int_equal(pipe(ready), 0);
     pid_t child = fork();
     if (child == 0) {
         /* the victim: five objects over each transport, one with a second interface, then wait to die */
-        for (int k = 0; k < 2; k++)
+        for (int k = 0; k < 3; k++)
             for (int i = 0; i < 5; i++) {
                 IRpcTest *t;
                 IRpcOther *o;
@@ -531,7 +538,7 @@ static void client_killed_holding_objects(void **state)
     assert_int_equal(pcom_create_instance(&CLSID_RpcTest, srv.unix_url, &IID_IRpcTest, (void **)&t), S_OK);
     uint32_t live = 0;
     assert_int_equal(IRpcTest_ServerLiveObjects(t, &live), S_OK);
-    assert_int_equal(live, 11);
+    assert_int_equal(live, 16);
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
     double t0 = now_s();
@@ -546,13 +553,13 @@ static void client_killed_holding_objects(void **state)
     assert_int_equal(server_stop(&srv), 0);
 }
 
-static void pending_call_answered_on_stop(void **state)
+static void pending_call_answered_on_stop_at(bool shm)
 {
-    (void)state;
     struct server srv;
     server_start(&srv, 4);
     IRpcTest *t;
-    assert_int_equal(pcom_create_instance(&CLSID_RpcTest, srv.unix_url, &IID_IRpcTest, (void **)&t), S_OK);
+    assert_int_equal(pcom_create_instance(&CLSID_RpcTest, shm ? srv.shm_url : srv.unix_url, &IID_IRpcTest, (void **)&t),
+                     S_OK);
     struct sleeper s = {t, 500, E_FAIL, 0};
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, sleeper_main, &s), 0);
@@ -569,6 +576,13 @@ static void pending_call_answered_on_stop(void **state)
     assert_int_equal(IRpcTest_Null(t), RPC_E_DISCONNECTED);
     IRpcTest_Release(t);
     assert_int_equal(server_stop(&srv), 0);
+}
+
+static void pending_call_answered_on_stop(void **state)
+{
+    (void)state;
+    pending_call_answered_on_stop_at(false);
+    pending_call_answered_on_stop_at(true);
 }
 
 static void too_many_calls_in_flight(void **state)
@@ -650,6 +664,10 @@ static void activation_errors(void **state)
                      RPC_E_DISCONNECTED);
     assert_int_equal(pcom_create_instance(&CLSID_RpcTest, "tcp://127.0.0.1:1", &IID_IRpcTest, &p),
                      RPC_E_DISCONNECTED);
+    assert_int_equal(pcom_create_instance(&CLSID_RpcTest, "shm:pcom-nobody-listens", &IID_IRpcTest, &p),
+                     RPC_E_DISCONNECTED);
+    assert_int_equal(pcom_create_instance(&CLSID_RpcTest, "shm:", &IID_IRpcTest, &p), E_INVALIDARG);
+    assert_int_equal(pcom_create_instance(&CLSID_RpcTest, "shm:a/b", &IID_IRpcTest, &p), E_INVALIDARG);
     struct server srv;
     server_start(&srv, 2);
     assert_int_equal(pcom_create_instance(&IID_IRpcOther, srv.unix_url, &IID_IRpcTest, &p), REGDB_E_CLASSNOTREG);
@@ -896,6 +914,7 @@ int main(int argc, char **argv)
     int rc = cmocka_run_group_tests_name("rpc over unix", shapes, setup_unix, group_teardown);
     rc |= cmocka_run_group_tests_name("rpc over tcp", shapes, setup_tcp, group_teardown);
     rc |= cmocka_run_group_tests_name("rpc over pipe", shapes, setup_pipe, pipe_teardown);
+    rc |= cmocka_run_group_tests_name("rpc over shm", shapes, setup_shm, group_teardown);
     rc |= cmocka_run_group_tests_name("rpc failures", failures, NULL, NULL);
     return rc;
 }
