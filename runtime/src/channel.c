@@ -29,6 +29,7 @@ struct job {
 struct waiter {
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    bool may_read;                /* under mu: the read role of the channel it waits on came free */
     struct job *jobs, *jobs_tail; /* under mu: calls of this logical thread to run while waiting */
     uint8_t own[CAUSALITY_BYTES]; /* the thread's own logical thread id, for calls it starts */
     uint8_t cur[CAUSALITY_BYTES]; /* the one it serves now */
@@ -189,6 +190,12 @@ struct pcomi_channel {
     atomic_llong last_recv, last_ping;
     atomic_uint sending; /* sends in progress: the housekeeper does not queue behind them */
     pthread_cond_t drained; /* in_flight fell to 0 */
+    /* The read role (under lock): one thread at a time receives. A caller waiting for its answer, or a worker that
+     * just answered, takes it and reads for itself, so no thread hands a message to another on the way; the
+     * channel's own reader thread stands aside while they are at it (the lease) and reads when they are not. */
+    bool reading;
+    long long lease_until;   /* us, CLOCK_MONOTONIC: until then the reader thread leaves the role to others */
+    pthread_cond_t role_free; /* the reader thread's wait (CLOCK_MONOTONIC) */
     void (*on_close)(void *arg, struct pcomi_channel *ch);
     void *on_close_arg;
     struct pcomi_channel *next; /* in all_channels */
@@ -208,6 +215,18 @@ static long long now_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+static long long now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* How long a thread that read for itself keeps the role from the reader thread, and how long a worker that
+ * answered waits for the connection's next request before going back to its pool. */
+#define LEASE_US 1000
+#define LINGER_US 200
 
 HRESULT pcom_set_client_limits(const struct pcom_client_limits *limits)
 {
@@ -263,6 +282,7 @@ static void channel_free(struct pcomi_channel *ch)
     pthread_mutex_destroy(&ch->lock);
     pthread_cond_destroy(&ch->greeted);
     pthread_cond_destroy(&ch->drained);
+    pthread_cond_destroy(&ch->role_free);
     free(ch);
 }
 
@@ -293,6 +313,9 @@ void pcomi_channel_shutdown(struct pcomi_channel *ch)
 {
     atomic_store(&ch->dead, true);
     pcomi_conn_shutdown(ch->conn);
+    pthread_mutex_lock(&ch->lock);
+    pthread_cond_broadcast(&ch->role_free);
+    pthread_mutex_unlock(&ch->lock);
 }
 
 void pcomi_channel_put(struct pcomi_channel *ch)
@@ -466,6 +489,52 @@ struct run_ctx {
 };
 
 static void run_job(struct run_ctx *rc, struct job *j);
+static void read_one(struct pcomi_channel *ch, struct job **inline_job);
+static bool take_role(struct pcomi_channel *ch);
+static void release_role(struct pcomi_channel *ch, bool give_up);
+
+static void pool_done(struct pcomi_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    if (--p->busy == 0)
+        pthread_cond_broadcast(&p->idle);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* A request the calling worker runs itself, counted like one it took from the queue. */
+static bool pool_take_inline(struct pcomi_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    bool ok = !p->stopping;
+    if (ok)
+        p->busy++;
+    pthread_mutex_unlock(&p->lock);
+    return ok;
+}
+
+/* After answering on ch, the worker waits a moment for the connection's next request and runs it itself, as
+ * long as nothing waits in its pool: a client calling in a loop is served by one thread, with no hand-off. */
+static void linger(struct pcomi_pool *p, struct run_ctx *rc, struct pcomi_channel *ch)
+{
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        bool idle = !p->head && !p->stopping;
+        pthread_mutex_unlock(&p->lock);
+        if (!idle || atomic_load(&ch->dead) || !take_role(ch))
+            return;
+        int r = pcomi_conn_wait_readable(ch->conn, LINGER_US);
+        if (r <= 0) {
+            release_role(ch, true);
+            return;
+        }
+        struct job *j = NULL;
+        read_one(ch, &j);
+        if (j) {
+            run_job(rc, j);
+            pool_done(p);
+        }
+    }
+}
 
 static void *pool_main(void *arg)
 {
@@ -484,11 +553,12 @@ static void *pool_main(void *arg)
         pthread_mutex_unlock(&p->lock);
         if (!j)
             break;
+        struct pcomi_channel *ch = j->ch;
+        pcomi_channel_use(ch);
         run_job(&rc, j);
-        pthread_mutex_lock(&p->lock);
-        if (--p->busy == 0)
-            pthread_cond_broadcast(&p->idle);
-        pthread_mutex_unlock(&p->lock);
+        pool_done(p);
+        linger(p, &rc, ch);
+        pcomi_channel_put(ch);
     }
     pcomi_arena_free(&rc.arena);
     pcomi_wbuf_free(&rc.out);
@@ -693,7 +763,9 @@ static void run_job(struct run_ctx *rc, struct job *j)
     job_done(j);
 }
 
-static void dispatch(struct pcomi_channel *ch, const struct pcomi_msg_header *h, void *body)
+static bool pool_take_inline(struct pcomi_pool *p);
+
+static void dispatch(struct pcomi_channel *ch, const struct pcomi_msg_header *h, void *body, struct job **inline_job)
 {
     pthread_mutex_lock(&ch->lock);
     bool full = ch->in_flight >= ch->max_calls;
@@ -721,18 +793,137 @@ static void dispatch(struct pcomi_channel *ch, const struct pcomi_msg_header *h,
     pcomi_channel_use(ch);
     if (waiter_take(j))
         return;
+    if (inline_job && ch->pool && pool_take_inline(ch->pool)) {
+        *inline_job = j;
+        return;
+    }
     if (!ch->pool || !pool_submit(ch->pool, j)) {
         send_fault(ch, h, RPC_E_DISCONNECTED, ch->pool ? "the server is stopping" : "no threads for calls");
         job_done(j);
     }
 }
 
-/* ---- the reader ---- */
+/* ---- reading ---- */
+
+/* One received message: answered, delivered or dispatched. inline_job (NULL: none) takes a request that would go
+ * to the channel's pool, for the calling worker to run itself. False when the channel must end. */
+static bool handle_message(struct pcomi_channel *ch, const struct pcomi_msg_header *h, void *body,
+                           struct job **inline_job)
+{
+    atomic_store(&ch->last_recv, now_ms());
+    switch (h->type) {
+    case PCOMI_MSG_PING: {
+        struct pcomi_msg_header pong = *h;
+        pong.type = PCOMI_MSG_PONG;
+        channel_send(ch, &pong, NULL, 0);
+        free(body);
+        return true;
+    }
+    case PCOMI_MSG_HELLO: {
+        bool ok = take_hello(ch, body, h->body_len);
+        free(body);
+        return ok;
+    }
+    case PCOMI_MSG_RESPONSE:
+    case PCOMI_MSG_FAULT:
+        deliver_answer(ch, h, body);
+        return true;
+    case PCOMI_MSG_REQUEST:
+        dispatch(ch, h, body, inline_job);
+        return true;
+    case PCOMI_MSG_CLOSE:
+        free(body);
+        return false;
+    default:
+        free(body); /* PONG: its arrival was the point */
+        return true;
+    }
+}
+
+/* Lets one caller waiting on the channel know the role is free, so it reads for itself rather than wait for
+ * someone to hand it its answer. Under ch->lock. */
+static void offer_role(struct pcomi_channel *ch)
+{
+    if (!ch->out_in_flight)
+        return;
+    for (unsigned i = 0; i < PCOMI_MAX_CALLS_IN_FLIGHT; i++) {
+        struct call_slot *s = &ch->slots[i];
+        if (!s->call_id)
+            continue;
+        pthread_mutex_lock(&s->w->mu);
+        bool pending = !s->done;
+        if (pending) {
+            s->w->may_read = true;
+            pthread_cond_signal(&s->w->cv);
+        }
+        pthread_mutex_unlock(&s->w->mu);
+        if (pending)
+            return;
+    }
+}
+
+/* Takes the read role if nobody has it. */
+static bool take_role(struct pcomi_channel *ch)
+{
+    pthread_mutex_lock(&ch->lock);
+    bool take = !ch->reading && !atomic_load(&ch->dead);
+    if (take) {
+        ch->reading = true;
+        ch->lease_until = now_us() + LEASE_US;
+    }
+    pthread_mutex_unlock(&ch->lock);
+    return take;
+}
+
+/* Gives the role back. give_up: the thread will not read again soon, so the reader thread resumes now. */
+static void release_role(struct pcomi_channel *ch, bool give_up)
+{
+    pthread_mutex_lock(&ch->lock);
+    ch->reading = false;
+    if (give_up) {
+        ch->lease_until = 0;
+        pthread_cond_signal(&ch->role_free);
+    }
+    offer_role(ch);
+    pthread_mutex_unlock(&ch->lock);
+}
+
+/* Receives and handles one message with the role held; the role is given back first. */
+static void read_one(struct pcomi_channel *ch, struct job **inline_job)
+{
+    struct pcomi_msg_header h;
+    void *body = NULL;
+    int err = pcomi_conn_recv(ch->conn, &h, &body, ch->lim.max_message);
+    if (err < 0) {
+        /* the end of the connection: the reader thread tears it down */
+        pcomi_channel_shutdown(ch);
+        release_role(ch, true);
+        return;
+    }
+    release_role(ch, false);
+    if (!handle_message(ch, &h, body, inline_job)) {
+        pcomi_channel_shutdown(ch);
+        release_role(ch, true);
+    }
+}
 
 static void *reader_main(void *arg)
 {
     struct pcomi_channel *ch = arg;
     for (;;) {
+        pthread_mutex_lock(&ch->lock);
+        /* callers and workers reading for themselves have the connection; wait until they leave it */
+        while (!atomic_load(&ch->dead) && (ch->reading || now_us() < ch->lease_until)) {
+            long long until = ch->lease_until > now_us() ? ch->lease_until : now_us() + LEASE_US;
+            struct timespec ts = {(time_t)(until / 1000000), (long)(until % 1000000) * 1000};
+            pthread_cond_timedwait(&ch->role_free, &ch->lock, &ts);
+        }
+        bool dead = atomic_load(&ch->dead);
+        if (!dead)
+            ch->reading = true;
+        pthread_mutex_unlock(&ch->lock);
+        if (dead)
+            break;
         struct pcomi_msg_header h;
         void *body = NULL;
         int err = pcomi_conn_recv(ch->conn, &h, &body, ch->lim.max_message);
@@ -741,38 +932,11 @@ static void *reader_main(void *arg)
             struct pcomi_msg_header none = {0};
             send_fault(ch, &none, RPC_E_VERSION_MISMATCH, "this peer speaks pcom wire version 1");
         }
-        if (err < 0)
-            break;
-        atomic_store(&ch->last_recv, now_ms());
-        bool stop = false;
-        switch (h.type) {
-        case PCOMI_MSG_PING: {
-            struct pcomi_msg_header pong = h;
-            pong.type = PCOMI_MSG_PONG;
-            channel_send(ch, &pong, NULL, 0);
-            free(body);
-            break;
-        }
-        case PCOMI_MSG_HELLO:
-            stop = !take_hello(ch, body, h.body_len);
-            free(body);
-            break;
-        case PCOMI_MSG_RESPONSE:
-        case PCOMI_MSG_FAULT:
-            deliver_answer(ch, &h, body);
-            break;
-        case PCOMI_MSG_REQUEST:
-            dispatch(ch, &h, body);
-            break;
-        case PCOMI_MSG_CLOSE:
-            stop = true;
-            free(body);
-            break;
-        default:
-            free(body); /* PONG: its arrival was the point */
-            break;
-        }
-        if (stop)
+        pthread_mutex_lock(&ch->lock);
+        ch->reading = false;
+        offer_role(ch);
+        pthread_mutex_unlock(&ch->lock);
+        if (err < 0 || !handle_message(ch, &h, body, NULL))
             break;
     }
     /* a protocol error or a CLOSE ends the stream here too, so the peer sees us go and releases what it held */
@@ -801,6 +965,11 @@ static HRESULT channel_new(struct pcomi_conn *conn, bool outbound, struct pcomi_
     pthread_mutex_init(&ch->lock, NULL);
     pthread_cond_init(&ch->greeted, NULL);
     pthread_cond_init(&ch->drained, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&ch->role_free, &ca);
+    pthread_condattr_destroy(&ca);
     ch->objrefs.marshal = pcomi_objref_marshal;
     ch->objrefs.unmarshal = pcomi_objref_unmarshal;
     ch->objrefs.ctx = ch;
@@ -1056,6 +1225,8 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
             s->len = 0;
             s->type = 0;
             ch->out_in_flight++;
+            /* the reader thread stands aside after what it is reading now: we read our own answer */
+            ch->lease_until = now_us() + LEASE_US;
             break;
         }
     }
@@ -1086,9 +1257,10 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
     pthread_mutex_lock(&w->mu);
     if (err < 0)
         s->done = true; /* the reader sees the shut connection and fails the rest */
+    w->may_read = true;
     while (!s->done) {
         if (w->jobs) {
-            /* a call of this logical thread: run it here, then go on waiting */
+            /* a call of this logical thread (first: reading on could wait for its own answer forever) */
             struct job *j = w->jobs;
             w->jobs = j->next;
             if (!w->jobs)
@@ -1098,6 +1270,20 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
             run_job(&rc, j);
             pcomi_arena_free(&rc.arena);
             pcomi_wbuf_free(&rc.out);
+            pthread_mutex_lock(&w->mu);
+            continue;
+        }
+        if (w->may_read) {
+            /* read for ourselves when nobody else is: our answer then needs no hand-off */
+            w->may_read = false;
+            pthread_mutex_unlock(&w->mu);
+            if (take_role(ch)) {
+                /* in slices: a call of our logical thread may come over another connection meanwhile */
+                if (pcomi_conn_wait_readable(ch->conn, 1000) == 0)
+                    release_role(ch, false);
+                else
+                    read_one(ch, NULL);
+            }
             pthread_mutex_lock(&w->mu);
             continue;
         }

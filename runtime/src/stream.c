@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Read-ahead buffer per connection. One recv into it usually brings a header, its body and often the next header, so
@@ -259,6 +260,21 @@ static ssize_t recv_some(int fd, void *p, size_t n, int flags)
         r = recv(fd, p, n, flags);
     while (r < 0 && errno == EINTR);
     return r < 0 ? -errno : r;
+}
+
+int pcomi_stream_wait_readable(struct pcomi_conn *base, unsigned us)
+{
+    struct stream_conn *c = (struct stream_conn *)base;
+    if (c->recv_err)
+        return c->recv_err;
+    if (c->end > c->start)
+        return 1; /* read ahead already */
+    struct pollfd p = {.fd = c->fd, .events = POLLIN};
+    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+    int n = ppoll(&p, 1, &ts, NULL);
+    if (n < 0)
+        return errno == EINTR ? 0 : -errno;
+    return n > 0 ? 1 : 0; /* an error or hang-up is for recv to report */
 }
 
 int pcomi_stream_recv(struct pcomi_conn *base, struct pcomi_msg_header *h, void **body, size_t max_body)

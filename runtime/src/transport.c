@@ -285,6 +285,13 @@ int pcomi_conn_set_send_timeout(struct pcomi_conn *c, unsigned ms)
     return c->tp->set_send_timeout ? c->tp->set_send_timeout(c, ms) : -EOPNOTSUPP;
 }
 
+int pcomi_conn_wait_readable(struct pcomi_conn *c, unsigned us)
+{
+    if (!c)
+        return -EINVAL;
+    return c->tp->wait_readable ? c->tp->wait_readable(c, us) : 1;
+}
+
 int pcomi_conn_peer(const struct pcomi_conn *c, char *buf, size_t n)
 {
     if (!c || !buf || n == 0)

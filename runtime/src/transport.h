@@ -120,6 +120,10 @@ void pcomi_conn_close(struct pcomi_conn *c);
 /* A send blocked for longer than ms (the peer stopped reading) fails with -ETIMEDOUT and breaks the connection;
  * 0 waits forever. */
 int pcomi_conn_set_send_timeout(struct pcomi_conn *c, unsigned ms);
+/* Waits up to us microseconds for bytes to receive: 1 when a pcomi_conn_recv would find some now (a whole
+ * message may still take longer), 0 when none came, or a negative errno (the connection ended). Only the thread
+ * that may receive next calls it. */
+int pcomi_conn_wait_readable(struct pcomi_conn *c, unsigned us);
 /* A printable description of the peer for logs, e.g. "tcp://[::1]:41234" or "unix:/run/x.sock pid 42 uid 1000".
  * Always NUL-terminates; -ENOSPC (with the text truncated) when n is too small. */
 int pcomi_conn_peer(const struct pcomi_conn *c, char *buf, size_t n);
@@ -151,6 +155,8 @@ struct pcomi_transport {
     void (*close)(struct pcomi_conn *c);
     /* A send blocked for longer than ms (the peer stopped reading) fails with -ETIMEDOUT; 0 waits forever. */
     int (*set_send_timeout)(struct pcomi_conn *c, unsigned ms);
+    /* 1 when a recv would find bytes now, 0 when none came within us microseconds, or a negative errno. */
+    int (*wait_readable)(struct pcomi_conn *c, unsigned us);
 };
 
 struct pcomi_conn {
@@ -207,6 +213,7 @@ int pcomi_stream_send(struct pcomi_conn *c, const uint8_t hdr[PCOMI_MSG_HEADER_S
                       int niov);
 int pcomi_stream_recv(struct pcomi_conn *c, struct pcomi_msg_header *h, void **body, size_t max_body);
 void pcomi_stream_shutdown(struct pcomi_conn *c);
+int pcomi_stream_wait_readable(struct pcomi_conn *c, unsigned us);
 /* pcomi_conn_set_send_timeout for stream connections. */
 int pcomi_stream_set_send_timeout(struct pcomi_conn *c, unsigned ms);
 void pcomi_stream_close(struct pcomi_conn *c);

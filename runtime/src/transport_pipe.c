@@ -268,6 +268,7 @@ static const struct pcomi_transport pipe_server_conn = {
     .shutdown = pcomi_stream_shutdown,
     .close = pcomi_stream_close,
     .set_send_timeout = pcomi_stream_set_send_timeout,
+    .wait_readable = pcomi_stream_wait_readable,
 };
 
 /* The fd named by PCOM_PIPE_FD: a decimal number naming an open socket, else -EBADF. */
@@ -383,4 +384,5 @@ const struct pcomi_transport pcomi_pipe_transport = {
     .shutdown = pcomi_stream_shutdown,
     .close = pipe_close,
     .set_send_timeout = pcomi_stream_set_send_timeout,
+    .wait_readable = pcomi_stream_wait_readable,
 };

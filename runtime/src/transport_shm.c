@@ -804,6 +804,32 @@ static void shm_close(struct pcomi_conn *base)
     free(c);
 }
 
+static int shm_wait_readable(struct pcomi_conn *base, unsigned us)
+{
+    struct shm_conn *c = (struct shm_conn *)base;
+    struct ring *r = c->in;
+    if (c->recv_err)
+        return c->recv_err;
+    for (unsigned i = 0; i < c->spin; i++) {
+        int64_t u = ring_used(c, r);
+        if (u != 0)
+            return u < 0 ? (int)u : 1;
+        cpu_relax();
+    }
+    uint32_t seq = atomic_load(&r->data_seq);
+    atomic_store(&r->consumer_sleeping, 1);
+    int64_t u = ring_used(c, r);
+    if (u == 0 && !conn_closed(c)) {
+        struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+        futex(&r->data_seq, FUTEX_WAIT, seq, &ts);
+        u = ring_used(c, r);
+    }
+    atomic_store(&r->consumer_sleeping, 0);
+    if (u != 0)
+        return u < 0 ? (int)u : 1;
+    return conn_closed(c) ? 1 : 0; /* a closed connection is for recv to report */
+}
+
 static int shm_set_send_timeout(struct pcomi_conn *base, unsigned ms)
 {
     atomic_store(&((struct shm_conn *)base)->send_timeout_ms, ms);
@@ -822,4 +848,5 @@ const struct pcomi_transport pcomi_shm_transport = {
     .shutdown = shm_shutdown,
     .close = shm_close,
     .set_send_timeout = shm_set_send_timeout,
+    .wait_readable = shm_wait_readable,
 };

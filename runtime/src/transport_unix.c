@@ -220,4 +220,5 @@ const struct pcomi_transport pcomi_unix_transport = {
     .shutdown = pcomi_stream_shutdown,
     .close = pcomi_stream_close,
     .set_send_timeout = pcomi_stream_set_send_timeout,
+    .wait_readable = pcomi_stream_wait_readable,
 };

@@ -405,9 +405,30 @@ static HRESULT STDMETHODCALLTYPE h_exit(IHub *This)
     _exit(0);
 }
 
+static HRESULT STDMETHODCALLTYPE h_call_kept(IHub *This, int32_t n, int32_t *depth)
+{
+    struct hub *h = HUB(This);
+    *depth = 0;
+    IUnknown *k = kept_ref(h);
+    if (!k)
+        return E_FAIL;
+    IChain *chain = NULL;
+    IHub *hub = NULL;
+    HRESULT hr;
+    if (SUCCEEDED(IUnknown_QueryInterface(k, &IID_IHub, (void **)&hub))) {
+        hr = IHub_CallKept(hub, n, depth);
+        IHub_Release(hub);
+    } else if (SUCCEEDED(hr = IUnknown_QueryInterface(k, &IID_IChain, (void **)&chain))) {
+        hr = IChain_Bounce(chain, n, &h->chain, depth);
+        IChain_Release(chain);
+    }
+    IUnknown_Release(k);
+    return hr;
+}
+
 static const IHubVtbl hub_vtbl = {h_qi,   h_addref, h_release, h_subscribe, h_publish, h_drop_all,
                                   h_keep, h_kept,   h_echo,    h_same,      h_swap,    h_pair,
-                                  h_array, h_new_hub, h_live,  h_pid,       h_exit};
+                                  h_array, h_new_hub, h_live,  h_pid,       h_exit,    h_call_kept};
 
 static HRESULT STDMETHODCALLTYPE hc_qi(IChain *This, REFIID riid, void **ppv)
 {

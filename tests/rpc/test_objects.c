@@ -521,6 +521,36 @@ static void third_party_reference(void **state)
     assert_int_equal(server_stop(&b), 0);
 }
 
+/* A chain through three processes and three connections: we call A, A calls B, B calls back an object of ours
+ * over B's connection while our thread waits for A's answer on another. The call must reach the waiting thread
+ * (its logical thread), with one worker in each server. */
+static void chain_across_connections(void **state)
+{
+    (void)state;
+    struct server a, b;
+    server_spawn(&a, server_path, serve_args, 1);
+    server_spawn(&b, server_path, serve_args, 1);
+    IHub *hub_a, *hub_b;
+    assert_int_equal(pcom_create_instance(&CLSID_Hub, a.unix_url, &IID_IHub, (void **)&hub_a), S_OK);
+    assert_int_equal(pcom_create_instance(&CLSID_Hub, b.tcp_url, &IID_IHub, (void **)&hub_b), S_OK);
+    IChain *local = chain_new();
+    assert_int_equal(IHub_Keep(hub_b, (IUnknown *)local), S_OK); /* B holds our chain, over our connection to B */
+    assert_int_equal(IHub_Keep(hub_a, (IUnknown *)hub_b), S_OK); /* A holds B's hub, over its own connection */
+    int32_t depth = -1;
+    double t0 = now_s();
+    assert_int_equal(IHub_CallKept(hub_a, 6, &depth), S_OK);
+    assert_int_equal(depth, 6);
+    assert_true(now_s() - t0 < 5.0);
+    assert_int_equal(IHub_DropAll(hub_a), S_OK);
+    assert_int_equal(IHub_DropAll(hub_b), S_OK);
+    IHub_Release(hub_a);
+    IHub_Release(hub_b);
+    IChain_Release(local);
+    assert_true(eventually(local_exports, NULL, 0));
+    assert_int_equal(server_stop(&a), 0);
+    assert_int_equal(server_stop(&b), 0);
+}
+
 /* Object ids that were never handed to a connection reach nothing there, and change no count. */
 static void forged_and_stale_ids(void **state)
 {
@@ -672,6 +702,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(subscriber_frozen),
         cmocka_unit_test(frozen_server),
         cmocka_unit_test(third_party_reference),
+        cmocka_unit_test(chain_across_connections),
         cmocka_unit_test(forged_and_stale_ids),
     };
     int rc = cmocka_run_group_tests_name("objects over unix", shapes, setup_unix, group_teardown);
