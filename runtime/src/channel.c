@@ -797,6 +797,10 @@ static void dispatch(struct pcomi_channel *ch, const struct pcomi_msg_header *h,
         *inline_job = j;
         return;
     }
+    /* the worker that answers will read the next request itself: the reader thread stands aside meanwhile */
+    pthread_mutex_lock(&ch->lock);
+    ch->lease_until = now_us() + LEASE_US;
+    pthread_mutex_unlock(&ch->lock);
     if (!ch->pool || !pool_submit(ch->pool, j)) {
         send_fault(ch, h, RPC_E_DISCONNECTED, ch->pool ? "the server is stopping" : "no threads for calls");
         job_done(j);
