@@ -708,25 +708,27 @@ static void run_call(struct run_ctx *rc, struct pcomi_channel *ch, const struct 
     }
 
     /* the HRESULT goes in last: encoding the results may move the buffer */
-    rc->out.len = 0;
+    pcomi_wbuf_reset(&rc->out);
+    rc->out.gather = PCOMI_GATHER_MIN;
     HRESULT ehr = pcomi_wbuf_append(&rc->out, 8, 8) ? S_OK : E_OUTOFMEMORY;
     struct pcomi_objref_journal journal;
     pcomi_journal_start(&journal);
     if (SUCCEEDED(ehr) && SUCCEEDED(hr))
         ehr = pcomi_encode(m, frame, &rc->out, PCOM_PF_OUT, &ch->objrefs);
     pcomi_journal_stop(&journal);
-    pcomi_free_out(m, frame);
     if (FAILED(ehr))
         pcomi_journal_undo(ch, &journal); /* results not sent: nothing in them is the peer's */
     else
         pcomi_journal_free(&journal);
     if (FAILED(ehr)) {
+        pcomi_free_out(m, frame);
         char msg[160];
         snprintf(msg, sizeof(msg), "the results of %s::%s could not be marshaled", iface_name, m->name);
         send_fault(ch, h, ehr, msg);
         goto out;
     }
     if (FAILED(hr) && pcom_error_message()[0]) {
+        pcomi_free_out(m, frame);
         send_fault(ch, h, hr, pcom_error_message());
         goto out;
     }
@@ -734,10 +736,20 @@ static void run_call(struct run_ctx *rc, struct pcomi_channel *ch, const struct 
     struct pcomi_msg_header rh = {0};
     rh.type = PCOMI_MSG_RESPONSE;
     rh.call_id = h->call_id;
-    /* a failed call carries only its HRESULT */
-    size_t len = SUCCEEDED(hr) ? rc->out.len : 8;
-    struct iovec iov = {rc->out.data, len};
-    channel_send(ch, &rh, &iov, 1);
+    struct iovec stack[8], *iov = stack;
+    void *heap = NULL;
+    int niov = 1;
+    if (FAILED(hr)) {
+        stack[0] = (struct iovec){rc->out.data, 8}; /* a failed call carries only its HRESULT */
+    } else if (!(iov = pcomi_wbuf_iov(&rc->out, stack, 8, &niov, &heap))) {
+        pcomi_free_out(m, frame);
+        send_fault(ch, h, E_OUTOFMEMORY, "out of memory");
+        goto out;
+    }
+    channel_send(ch, &rh, iov, niov);
+    free(heap);
+    /* only now: the results were sent from the object's own buffers */
+    pcomi_free_out(m, frame);
 out:
     if (hold)
         IUnknown_Release(hold);
@@ -1193,14 +1205,15 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
         buf = &w->buf;
         w->buf_busy = true;
     }
-    buf->len = 0;
+    pcomi_wbuf_reset(buf);
+    buf->gather = PCOMI_GATHER_MIN; /* sent before this call returns: the caller's arrays are still there */
     struct pcomi_objref_journal journal;
     pcomi_journal_start(&journal);
     hr = pcomi_encode(m, frame, buf, PCOM_PF_IN, &ch->objrefs);
     pcomi_journal_stop(&journal);
-    if (SUCCEEDED(hr) && buf->len > ch->lim.max_message) {
+    if (SUCCEEDED(hr) && pcomi_wbuf_size(buf) > ch->lim.max_message) {
         pcom_set_error_message("the arguments of %s take %zu bytes, more than the limit of %zu", m->name,
-                               buf->len, ch->lim.max_message);
+                               pcomi_wbuf_size(buf), ch->lim.max_message);
         hr = E_INVALIDARG;
     }
     if (FAILED(hr))
@@ -1250,8 +1263,14 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
     memcpy(h.iid, iid, 16);
     /* registered before sending: a callback may arrive before the send returns */
     waiter_enter(w);
-    struct iovec iov = {buf->data, buf->len};
-    int err = channel_send(ch, &h, &iov, buf->len ? 1 : 0);
+    struct iovec stack[8];
+    void *heap = NULL;
+    int niov = 0;
+    struct iovec *iov = pcomi_wbuf_iov(buf, stack, 8, &niov, &heap);
+    int err = iov ? channel_send(ch, &h, iov, niov) : -ENOMEM;
+    free(heap);
+    if (err == -ENOMEM)
+        pcomi_channel_shutdown(ch); /* nothing went out, but the call was registered: end it like a lost send */
     if (own_buf)
         w->buf_busy = false;
     pcomi_wbuf_free(&local);
@@ -1419,7 +1438,7 @@ static void flush_releases(struct pcomi_channel *ch)
     for (size_t at = 0; at < n && !atomic_load(&ch->dead); at += PCOMI_MAX_RELEASE_BATCH) {
         size_t k = n - at < PCOMI_MAX_RELEASE_BATCH ? n - at : PCOMI_MAX_RELEASE_BATCH;
         struct pcomi_sys_release_frame f = {(uint32_t)k, r + at};
-        buf.len = 0;
+        pcomi_wbuf_reset(&buf);
         if (FAILED(pcomi_encode(&pcomi_sys_methods[PCOMI_SYS_RELEASE], &f, &buf, PCOM_PF_IN, NULL)))
             break;
         struct pcomi_msg_header h = {0};

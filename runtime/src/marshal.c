@@ -3,20 +3,35 @@
 
 #include <pcom/pcom.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 /* ---- output buffer ---- */
 
 void pcomi_wbuf_free(struct pcomi_wbuf *b)
 {
     free(b->data);
+    free(b->segs);
+    size_t gather = b->gather;
     memset(b, 0, sizeof(*b));
+    b->gather = gather;
+}
+
+void pcomi_wbuf_reset(struct pcomi_wbuf *b)
+{
+    b->len = 0;
+    b->nsegs = 0;
+    b->ext = 0;
 }
 
 void *pcomi_wbuf_append(struct pcomi_wbuf *b, size_t n, size_t align)
 {
-    size_t start = (b->len + align - 1) & ~(align - 1);
+    /* alignment is of the position in the whole body, referenced bytes included */
+    size_t at = b->len + b->ext;
+    size_t pad = ((at + align - 1) & ~(align - 1)) - at;
+    size_t start = b->len + pad;
     if (start < b->len || start + n < start)
         return NULL;
     /* an empty buffer has no data yet: allocate even for n == 0, so the result is never NULL on success */
@@ -36,6 +51,49 @@ void *pcomi_wbuf_append(struct pcomi_wbuf *b, size_t n, size_t align)
     memset(b->data + b->len, 0, start - b->len);
     b->len = start + n;
     return b->data + start;
+}
+
+/* n bytes at p, aligned, by reference. */
+static void *wbuf_reference(struct pcomi_wbuf *b, const void *p, size_t n, size_t align)
+{
+    if (!pcomi_wbuf_append(b, 0, align))
+        return NULL;
+    if (b->nsegs == b->capsegs) {
+        size_t cap = b->capsegs ? b->capsegs * 2 : 8;
+        struct pcomi_wseg *s = realloc(b->segs, cap * sizeof(*s));
+        if (!s)
+            return NULL;
+        b->segs = s;
+        b->capsegs = cap;
+    }
+    b->segs[b->nsegs++] = (struct pcomi_wseg){b->len, p, n};
+    b->ext += n;
+    return (void *)p;
+}
+
+struct iovec *pcomi_wbuf_iov(const struct pcomi_wbuf *b, struct iovec *stack, int nstack, int *niov, void **heap)
+{
+    *heap = NULL;
+    size_t need = 2 * b->nsegs + 1;
+    struct iovec *iov = stack;
+    if (need > (size_t)nstack) {
+        if (need > INT32_MAX || !(iov = malloc(need * sizeof(*iov))))
+            return NULL;
+        *heap = iov;
+    }
+    int n = 0;
+    size_t from = 0;
+    for (size_t i = 0; i < b->nsegs; i++) {
+        if (b->segs[i].at > from)
+            iov[n++] = (struct iovec){b->data + from, b->segs[i].at - from};
+        if (b->segs[i].len)
+            iov[n++] = (struct iovec){(void *)b->segs[i].ptr, b->segs[i].len};
+        from = b->segs[i].at;
+    }
+    if (b->len > from)
+        iov[n++] = (struct iovec){b->data + from, b->len - from};
+    *niov = n;
+    return iov;
 }
 
 /* ---- per-call arena ---- */
@@ -288,8 +346,13 @@ static HRESULT encode_elements(struct enc *e, const struct pcom_type *elem, cons
 {
     if (n == 0)
         return S_OK;
-    if (elem->flags & PCOM_TF_FLAT)
-        return put(e, p, (size_t)n * elem->size, wire_align(elem, 0));
+    if (elem->flags & PCOM_TF_FLAT) {
+        size_t bytes = (size_t)n * elem->size;
+        /* a large array goes from where it is, without a copy into the message */
+        if (e->b->gather && bytes >= e->b->gather)
+            return wbuf_reference(e->b, p, bytes, wire_align(elem, 0)) ? S_OK : E_OUTOFMEMORY;
+        return put(e, p, bytes, wire_align(elem, 0));
+    }
     for (uint64_t i = 0; i < n; i++) {
         HRESULT hr = encode_value(e, elem, (const uint8_t *)p + i * elem->size, base);
         if (FAILED(hr))

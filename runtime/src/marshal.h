@@ -34,12 +34,37 @@ struct pcomi_limits {
 #define PCOMI_DEFAULT_MAX_MESSAGE (64u << 20)
 #define PCOMI_DEFAULT_MAX_DEPTH 64u
 
-/* A growing output buffer; offsets are aligned relative to its start, which is a body's start. */
+/* Bytes a gathering buffer sends from where they are rather than copy: at `at` in data they come in. */
+struct pcomi_wseg {
+    size_t at;
+    const void *ptr;
+    size_t len;
+};
+
+/* A growing output buffer; offsets are aligned relative to its start, which is a body's start. With gather set,
+ * arrays of plain data of at least that many bytes are not copied in but referenced (segs), and sent from the
+ * caller's memory, which must then stay as it is until the message is sent. */
 struct pcomi_wbuf {
     uint8_t *data;
-    size_t len, cap;
+    size_t len, cap;      /* the bytes copied in */
+    struct pcomi_wseg *segs;
+    size_t nsegs, capsegs;
+    size_t ext;           /* bytes referenced */
+    size_t gather;        /* 0: copy everything */
 };
+#define PCOMI_GATHER_MIN (16u << 10)
 void pcomi_wbuf_free(struct pcomi_wbuf *b);
+/* Empty again, keeping its memory and its gather setting. */
+void pcomi_wbuf_reset(struct pcomi_wbuf *b);
+/* The whole message body: copied bytes and referenced ones. */
+static inline size_t pcomi_wbuf_size(const struct pcomi_wbuf *b)
+{
+    return b->len + b->ext;
+}
+struct iovec;
+/* The body as iovecs: into stack when it has room for 2 * nsegs + 1, else into a malloc'd array (*heap, which
+ * the caller frees). NULL when out of memory. */
+struct iovec *pcomi_wbuf_iov(const struct pcomi_wbuf *b, struct iovec *stack, int nstack, int *niov, void **heap);
 /* Append n bytes at the given alignment (zero padding). NULL when memory runs out. */
 void *pcomi_wbuf_append(struct pcomi_wbuf *b, size_t n, size_t align);
 
