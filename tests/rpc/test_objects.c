@@ -98,6 +98,46 @@ static int setup_shm(void **state)
     return group_setup(state, SHM);
 }
 
+/* A hub in a server this process starts as its child on a pipe pair (pipe:), which the last Release stops. */
+static char pipe_url[1024];
+
+static int setup_pipe(void **state)
+{
+    struct group *g = calloc(1, sizeof(*g));
+    snprintf(pipe_url, sizeof(pipe_url), "pipe:%s serve --workers 1 pipe:", server_path);
+    g->url = pipe_url;
+    uint32_t pid = 0;
+    HRESULT hr = pcom_create_instance(&CLSID_Hub, g->url, &IID_IHub, (void **)&g->hub);
+    if (SUCCEEDED(hr))
+        hr = IHub_Pid(g->hub, &pid);
+    if (FAILED(hr) || pid == 0 || pid == (uint32_t)getpid()) {
+        fprintf(stderr, "create_instance(%s): 0x%08x %s\n", g->url, (unsigned)hr, pcom_error_message());
+        free(g);
+        return -1;
+    }
+    g->srv.pid = (pid_t)pid;
+    G = g;
+    *state = g;
+    return 0;
+}
+
+static int pipe_teardown(void **state)
+{
+    struct group *g = *state;
+    pid_t pid = g->srv.pid;
+    IHub_Release(g->hub);
+    double t0 = now_s();
+    bool gone = false;
+    while (!gone && now_s() - t0 < 3.0) {
+        gone = kill(pid, 0) < 0 && errno == ESRCH; /* stopped at the end of its pipe, and reaped */
+        usleep(10000);
+    }
+    free(g);
+    if (!gone)
+        fprintf(stderr, "the pipe server %d is still there after the last Release\n", (int)pid);
+    return gone ? 0 : -1;
+}
+
 static int group_teardown(void **state)
 {
     struct group *g = *state;
@@ -697,6 +737,14 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(reentrant_chain, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(text_references, test_setup, test_teardown),
     };
+    /* a pipe server has no address others could reach: references as text do not apply */
+    const struct CMUnitTest pipe_shapes[] = {
+        cmocka_unit_test_setup_teardown(callbacks, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(identity, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(reference_counts, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(in_out_struct_array, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(reentrant_chain, test_setup, test_teardown),
+    };
     const struct CMUnitTest failures[] = {
         cmocka_unit_test(subscriber_killed),
         cmocka_unit_test(subscriber_frozen),
@@ -708,6 +756,7 @@ int main(int argc, char **argv)
     int rc = cmocka_run_group_tests_name("objects over unix", shapes, setup_unix, group_teardown);
     rc |= cmocka_run_group_tests_name("objects over tcp", shapes, setup_tcp, group_teardown);
     rc |= cmocka_run_group_tests_name("objects over shm", shapes, setup_shm, group_teardown);
+    rc |= cmocka_run_group_tests_name("objects over pipe", pipe_shapes, setup_pipe, pipe_teardown);
     rc |= cmocka_run_group_tests_name("objects: failures", failures, NULL, NULL);
     return rc;
 }
