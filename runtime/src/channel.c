@@ -1281,6 +1281,7 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
     if (err < 0)
         s->done = true; /* the reader sees the shut connection and fails the rest */
     w->may_read = true;
+    unsigned slice_us = 1000;
     while (!s->done) {
         if (w->jobs) {
             /* a call of this logical thread (first: reading on could wait for its own answer forever) */
@@ -1301,11 +1302,14 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
             w->may_read = false;
             pthread_mutex_unlock(&w->mu);
             if (take_role(ch)) {
-                /* in slices: a call of our logical thread may come over another connection meanwhile */
-                if (pcomi_conn_wait_readable(ch->conn, 1000) == 0)
+                /* in slices: a call of our logical thread may come over another connection meanwhile. They grow
+                 * while nothing comes, so a long call costs few wake-ups. */
+                if (pcomi_conn_wait_readable(ch->conn, slice_us) == 0) {
                     release_role(ch, false);
-                else
+                    slice_us = slice_us < 50000 ? slice_us * 2 : 50000;
+                } else {
                     read_one(ch, NULL);
+                }
             }
             pthread_mutex_lock(&w->mu);
             continue;
