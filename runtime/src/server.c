@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define MAX_LISTENERS 16
@@ -91,7 +92,7 @@ HRESULT pcom_server_listen(struct pcom_server *s, const char *url)
     s->listeners[s->nlisteners].srv = s;
     s->nlisteners++;
     /* object references this process hands out name it by its listeners */
-    if (strncmp(url, "pipe:", 5) != 0)
+    if (strncasecmp(url, "pipe:", 5) != 0)
         pcomi_exporter_add_endpoint(pcomi_listener_url(l));
     return S_OK;
 }
