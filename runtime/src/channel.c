@@ -1302,9 +1302,16 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
             w->may_read = false;
             pthread_mutex_unlock(&w->mu);
             if (take_role(ch)) {
-                /* in slices: a call of our logical thread may come over another connection meanwhile. They grow
-                 * while nothing comes, so a long call costs few wake-ups. */
-                if (pcomi_conn_wait_readable(ch->conn, slice_us) == 0) {
+                /* our answer may have been read by the thread that had the role a moment ago: with the role
+                 * ours, nobody else can read it any more, so this check is final */
+                pthread_mutex_lock(&w->mu);
+                bool answered = s->done;
+                pthread_mutex_unlock(&w->mu);
+                /* otherwise in slices: a call of our logical thread may come over another connection meanwhile.
+                 * They grow while nothing comes, so a long call costs few wake-ups. */
+                if (answered) {
+                    release_role(ch, false);
+                } else if (pcomi_conn_wait_readable(ch->conn, slice_us) == 0) {
                     release_role(ch, false);
                     slice_us = slice_us < 50000 ? slice_us * 2 : 50000;
                 } else {
