@@ -497,16 +497,14 @@ static void subscriber_frozen(void **state)
     dead_subscriber(true);
 }
 
-/* A server that stops answering (SIGSTOP) is found dead by keepalive: the pending call fails, and so do later
- * ones, without waiting for TCP or the kernel. */
-static void frozen_server(void **state)
+static void frozen_server_at(bool shm)
 {
-    (void)state;
     assert_int_equal(pcom_set_keepalive(100, 600), S_OK);
     struct server srv;
     server_spawn(&srv, server_path, serve_args, 2);
     IHub *hub;
-    assert_int_equal(pcom_create_instance(&CLSID_Hub, srv.tcp_url, &IID_IHub, (void **)&hub), S_OK);
+    assert_int_equal(pcom_create_instance(&CLSID_Hub, shm ? srv.shm_url : srv.tcp_url, &IID_IHub, (void **)&hub),
+                     S_OK);
     uint32_t pid;
     assert_int_equal(IHub_Pid(hub, &pid), S_OK);
     stop_process(srv.pid);
@@ -520,6 +518,15 @@ static void frozen_server(void **state)
     kill(srv.pid, SIGCONT);
     server_kill(&srv);
     assert_int_equal(pcom_set_keepalive(5000, 20000), S_OK);
+}
+
+/* A server that stops answering (SIGSTOP) is found dead by keepalive: the pending call fails, and so do later
+ * ones, without waiting for TCP or the kernel; over a socket and over shared memory. */
+static void frozen_server(void **state)
+{
+    (void)state;
+    frozen_server_at(false);
+    frozen_server_at(true);
     assert_int_equal(pcom_set_keepalive(5, 100), E_INVALIDARG);
     assert_int_equal(pcom_set_keepalive(100, 100), E_INVALIDARG);
 }
@@ -532,7 +539,7 @@ static void third_party_reference(void **state)
     server_spawn(&b, server_path, serve_args, 2);
     IHub *hub_a, *hub_b, *probe_b;
     assert_int_equal(pcom_create_instance(&CLSID_Hub, a.unix_url, &IID_IHub, (void **)&hub_a), S_OK);
-    assert_int_equal(pcom_create_instance(&CLSID_Hub, b.tcp_url, &IID_IHub, (void **)&hub_b), S_OK);
+    assert_int_equal(pcom_create_instance(&CLSID_Hub, b.shm_url, &IID_IHub, (void **)&hub_b), S_OK);
     assert_int_equal(pcom_create_instance(&CLSID_Hub, b.unix_url, &IID_IHub, (void **)&probe_b), S_OK);
     uint32_t pid_b = 0, pid = 0;
     assert_int_equal(IHub_Pid(hub_b, &pid_b), S_OK);
