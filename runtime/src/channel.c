@@ -209,18 +209,18 @@ static unsigned keepalive_interval_ms = 5000, keepalive_timeout_ms = 20000; /* u
 static void housekeeper_kick(void);
 static void housekeeper_start(void);
 
-static long long now_ms(void)
+/* A deadline for the condition variables that wait on the default (realtime) clock. */
+static struct timespec realtime_after_ms(long ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static long long now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000;
+    if (t.tv_nsec >= 1000000000) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000;
+    }
+    return t;
 }
 
 /* How long a thread that read for itself keeps the role from the reader thread, and how long a worker that
@@ -261,11 +261,6 @@ const struct pcomi_peer *pcomi_channel_peer(const struct pcomi_channel *ch)
 bool pcomi_channel_dead(const struct pcomi_channel *ch)
 {
     return atomic_load(&ch->dead);
-}
-
-const char *pcomi_channel_name(const struct pcomi_channel *ch)
-{
-    return ch->name;
 }
 
 static void channel_free(struct pcomi_channel *ch)
@@ -811,7 +806,7 @@ static void dispatch(struct pcomi_channel *ch, const struct pcomi_msg_header *h,
     }
     /* the worker that answers will read the next request itself: the reader thread stands aside meanwhile */
     pthread_mutex_lock(&ch->lock);
-    ch->lease_until = now_us() + LEASE_US;
+    ch->lease_until = pcomi_now_us() + LEASE_US;
     pthread_mutex_unlock(&ch->lock);
     if (!ch->pool || !pool_submit(ch->pool, j)) {
         send_fault(ch, h, RPC_E_DISCONNECTED, ch->pool ? "the server is stopping" : "no threads for calls");
@@ -826,7 +821,7 @@ static void dispatch(struct pcomi_channel *ch, const struct pcomi_msg_header *h,
 static bool handle_message(struct pcomi_channel *ch, const struct pcomi_msg_header *h, void *body,
                            struct job **inline_job)
 {
-    atomic_store(&ch->last_recv, now_ms());
+    atomic_store(&ch->last_recv, pcomi_now_ms());
     switch (h->type) {
     case PCOMI_MSG_PING: {
         struct pcomi_msg_header pong = *h;
@@ -885,7 +880,7 @@ static bool take_role(struct pcomi_channel *ch)
     bool take = !ch->reading && !atomic_load(&ch->dead);
     if (take) {
         ch->reading = true;
-        ch->lease_until = now_us() + LEASE_US;
+        ch->lease_until = pcomi_now_us() + LEASE_US;
     }
     pthread_mutex_unlock(&ch->lock);
     return take;
@@ -929,8 +924,8 @@ static void *reader_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&ch->lock);
         /* callers and workers reading for themselves have the connection; wait until they leave it */
-        while (!atomic_load(&ch->dead) && (ch->reading || now_us() < ch->lease_until)) {
-            long long until = ch->lease_until > now_us() ? ch->lease_until : now_us() + LEASE_US;
+        while (!atomic_load(&ch->dead) && (ch->reading || pcomi_now_us() < ch->lease_until)) {
+            long long until = ch->lease_until > pcomi_now_us() ? ch->lease_until : pcomi_now_us() + LEASE_US;
             struct timespec ts = {(time_t)(until / 1000000), (long)(until % 1000000) * 1000};
             pthread_cond_timedwait(&ch->role_free, &ch->lock, &ts);
         }
@@ -989,7 +984,7 @@ static HRESULT channel_new(struct pcomi_conn *conn, bool outbound, struct pcomi_
     ch->objrefs.marshal = pcomi_objref_marshal;
     ch->objrefs.unmarshal = pcomi_objref_unmarshal;
     ch->objrefs.ctx = ch;
-    atomic_init(&ch->last_recv, now_ms());
+    atomic_init(&ch->last_recv, pcomi_now_ms());
     atomic_init(&ch->last_ping, 0);
     *out = ch;
     return S_OK;
@@ -1077,14 +1072,7 @@ static HRESULT channel_connect(const char *url, struct pcomi_channel **out)
     if (send_hello(ch) < 0) {
         hr = RPC_E_DISCONNECTED;
     } else {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += greet_ms / 1000;
-        until.tv_nsec += (long)(greet_ms % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
+        struct timespec until = realtime_after_ms(greet_ms);
         pthread_mutex_lock(&ch->lock);
         while (!ch->hello_seen && !atomic_load(&ch->dead))
             if (pthread_cond_timedwait(&ch->greeted, &ch->lock, &until) == ETIMEDOUT)
@@ -1243,7 +1231,7 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
             s->type = 0;
             ch->out_in_flight++;
             /* the reader thread stands aside after what it is reading now: we read our own answer */
-            ch->lease_until = now_us() + LEASE_US;
+            ch->lease_until = pcomi_now_us() + LEASE_US;
             break;
         }
     }
@@ -1493,7 +1481,7 @@ static long housekeep(void)
         if (channel_try_ref(c))
             work[n++] = c;
     pthread_mutex_unlock(&channels_lock);
-    long long now = now_ms();
+    long long now = pcomi_now_ms();
     long next = interval / 2;
     for (size_t i = 0; i < n; i++) {
         struct pcomi_channel *c = work[i];
@@ -1534,14 +1522,7 @@ static void *housekeeper_main(void *arg)
     (void)arg;
     for (;;) {
         long wait_ms = housekeep();
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += wait_ms / 1000;
-        until.tv_nsec += (wait_ms % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
+        struct timespec until = realtime_after_ms(wait_ms);
         pthread_mutex_lock(&hk_lock);
         while (!hk_kicked)
             if (pthread_cond_timedwait(&hk_cond, &hk_lock, &until) == ETIMEDOUT)

@@ -124,13 +124,6 @@ void pcomi_exporter_remove_endpoint(const char *url)
     pthread_mutex_unlock(&ep_lock);
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- tables, all under ex_lock ---- */
 
 static unsigned oid_bucket(const uint8_t *oid)
@@ -433,7 +426,7 @@ static HRESULT make_token(struct export *e, struct pcomi_channel *ch, uint32_t f
     }
     t->e = e;
     t->lasting = flags & PCOMI_LEND_LASTING;
-    t->expires = now_ms() + LEND_TTL_MS;
+    t->expires = pcomi_now_ms() + LEND_TTL_MS;
     t->lender = lender;
     if (lender)
         lender->lent++;
@@ -584,7 +577,7 @@ size_t pcomi_exports_live(void)
 
 long pcomi_exports_expire(void)
 {
-    long long now = now_ms();
+    long long now = pcomi_now_ms();
     long next = -1;
     struct export *gone = NULL;
     pthread_mutex_lock(&ex_lock);

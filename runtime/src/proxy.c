@@ -16,16 +16,12 @@
  *  56  16   token (TOKEN only, else zero)
  *  72       endpoints: each a u32 length and that many bytes of URL
  */
-#define ORF_CONN PCOMI_ORF_CONN
-#define ORF_TOKEN PCOMI_ORF_TOKEN
-#define OBJREF_FIXED PCOMI_OBJREF_FIXED
-
 /* References a proxy keeps from repeated unmarshaling instead of giving them back: each lets it hand the object
  * back to its exporter without a round trip. */
 #define SPARE_REFS 8
 HRESULT pcomi_objref_write(const struct pcomi_objref *r, struct pcomi_wbuf *out)
 {
-    uint8_t *p = pcomi_wbuf_append(out, OBJREF_FIXED, 4);
+    uint8_t *p = pcomi_wbuf_append(out, PCOMI_OBJREF_FIXED, 4);
     if (!p)
         return E_OUTOFMEMORY;
     uint32_t n = r->where.nendpoints;
@@ -49,7 +45,7 @@ HRESULT pcomi_objref_write(const struct pcomi_objref *r, struct pcomi_wbuf *out)
 HRESULT pcomi_objref_parse(const uint8_t *b, size_t len, struct pcomi_objref *r)
 {
     memset(r, 0, sizeof(*r));
-    if (len < OBJREF_FIXED)
+    if (len < PCOMI_OBJREF_FIXED)
         return RPC_E_INVALID_DATA;
     uint32_t n;
     memcpy(&r->flags, b, 4);
@@ -58,12 +54,12 @@ HRESULT pcomi_objref_parse(const uint8_t *b, size_t len, struct pcomi_objref *r)
     memcpy(r->oid.b, b + 24, 16);
     memcpy(&r->iid, b + 40, 16);
     memcpy(r->token.b, b + 56, 16);
-    if ((r->flags != ORF_CONN && r->flags != ORF_TOKEN) ||
+    if ((r->flags != PCOMI_ORF_CONN && r->flags != PCOMI_ORF_TOKEN) ||
         n > PCOMI_MAX_ENDPOINTS || pcomi_oid_is_zero(&r->where.exporter) || pcomi_oid_is_zero(&r->oid) ||
-        (!(r->flags & ORF_TOKEN) && !pcomi_oid_is_zero(&r->token)) ||
-        ((r->flags & ORF_TOKEN) && pcomi_oid_is_zero(&r->token)))
+        (!(r->flags & PCOMI_ORF_TOKEN) && !pcomi_oid_is_zero(&r->token)) ||
+        ((r->flags & PCOMI_ORF_TOKEN) && pcomi_oid_is_zero(&r->token)))
         return RPC_E_INVALID_DATA;
-    size_t pos = OBJREF_FIXED;
+    size_t pos = PCOMI_OBJREF_FIXED;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t l;
         if (len - pos < 4)
@@ -486,13 +482,13 @@ HRESULT pcomi_objref_marshal(void *chan, const IID *iid, void *itf, struct pcomi
             hr = RPC_E_DISCONNECTED;
         } else if (o->ch == ch && give_back(o)) {
             /* back to its exporter over the connection that holds it, with one of our references */
-            r.flags = ORF_CONN;
+            r.flags = PCOMI_ORF_CONN;
             r.where = *home;
             r.oid = o->oid;
             journal_add(&r.oid, false);
         } else if (to_exporter || home->nendpoints) {
             /* the receiver gets its own reference from the exporter, so we may let go of ours at once */
-            r.flags = ORF_TOKEN;
+            r.flags = PCOMI_ORF_TOKEN;
             r.where = *home;
             r.oid = o->oid;
             hr = lend(o, 0, &r.token);
@@ -506,7 +502,7 @@ HRESULT pcomi_objref_marshal(void *chan, const IID *iid, void *itf, struct pcomi
             return SUCCEEDED(hr) ? pcomi_objref_write(&r, out) : hr;
         }
     }
-    r.flags = ORF_CONN;
+    r.flags = PCOMI_ORF_CONN;
     pcomi_exporter_endpoints(&r.where);
     if (FAILED(hr = pcomi_export(ch, iid, itf, &r.oid)))
         return hr;
@@ -551,8 +547,8 @@ static HRESULT unmarshal_as_sent(struct pcomi_channel *ch, const struct pcomi_ob
     bool home = memcmp(r->where.exporter.b, pcomi_exporter_id()->b, 16) == 0;
     if (home)
         /* one of ours, home again: the object itself, never a proxy of a proxy */
-        return pcomi_export_home(ch, &r->oid, (r->flags & ORF_TOKEN) ? &r->token : NULL, &r->iid, out);
-    if (r->flags & ORF_CONN) {
+        return pcomi_export_home(ch, &r->oid, (r->flags & PCOMI_ORF_TOKEN) ? &r->token : NULL, &r->iid, out);
+    if (r->flags & PCOMI_ORF_CONN) {
         /* the sender exported it: it must be who the connection says it is */
         if (!ch || memcmp(pcomi_channel_peer(ch)->exporter.b, r->where.exporter.b, 16) != 0) {
             pcom_set_error_message("an object reference that claims another exporter than its sender");
@@ -647,7 +643,7 @@ static HRESULT from_text(const char *text, struct pcomi_objref *r)
             return E_INVALIDARG;
         buf[i] = (uint8_t)(hi << 4 | lo);
     }
-    return FAILED(pcomi_objref_parse(buf, n / 2, r)) || !(r->flags & ORF_TOKEN) ? E_INVALIDARG : S_OK;
+    return FAILED(pcomi_objref_parse(buf, n / 2, r)) || !(r->flags & PCOMI_ORF_TOKEN) ? E_INVALIDARG : S_OK;
 }
 
 HRESULT pcom_marshal_interface(REFIID iid, void *itf, char **text)
@@ -658,7 +654,7 @@ HRESULT pcom_marshal_interface(REFIID iid, void *itf, char **text)
     struct pcomi_objref r;
     memset(&r, 0, sizeof(r));
     r.iid = *iid;
-    r.flags = ORF_TOKEN;
+    r.flags = PCOMI_ORF_TOKEN;
     HRESULT hr;
     struct rproxy *o = as_proxy(itf);
     if (o) {

@@ -104,7 +104,6 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
 void pcomi_channel_release_later(struct pcomi_channel *ch, const pcomi_oid *oid, uint32_t count);
 const struct pcomi_peer *pcomi_channel_peer(const struct pcomi_channel *ch);
 bool pcomi_channel_dead(const struct pcomi_channel *ch);
-const char *pcomi_channel_name(const struct pcomi_channel *ch);
 
 /* Server side: a channel over an accepted connection, its calls run by pool. on_close runs once the channel
  * ended and released what its peer held. */

@@ -266,11 +266,16 @@ void pcomi_conn_close(struct pcomi_conn *c)
         c->tp->close(c);
 }
 
-void pcomi_conn_progress(struct pcomi_conn *c)
+long long pcomi_now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    atomic_store_explicit(&c->progress_ms, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, memory_order_relaxed);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void pcomi_conn_progress(struct pcomi_conn *c)
+{
+    atomic_store_explicit(&c->progress_ms, pcomi_now_ms(), memory_order_relaxed);
 }
 
 long long pcomi_conn_last_progress(const struct pcomi_conn *c)

@@ -167,6 +167,13 @@ struct pcomi_conn {
     _Atomic long long progress_ms;
 };
 
+/* CLOCK_MONOTONIC, for deadlines and keepalive across the runtime. */
+long long pcomi_now_us(void);
+static inline long long pcomi_now_ms(void)
+{
+    return pcomi_now_us() / 1000;
+}
+
 /* Transports call this as a long message moves. */
 void pcomi_conn_progress(struct pcomi_conn *c);
 long long pcomi_conn_last_progress(const struct pcomi_conn *c);

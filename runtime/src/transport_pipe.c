@@ -123,23 +123,16 @@ static int spawn_child(char **argv, int child_fd, pid_t *pid)
     return -rc;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Waits for the child to exit after its connection closed; SIGKILLs it after PIPE_REAP_TIMEOUT_MS. */
 static void reap(pid_t pid)
 {
-    double deadline = now_ms() + PIPE_REAP_TIMEOUT_MS;
+    long long deadline = pcomi_now_ms() + PIPE_REAP_TIMEOUT_MS;
     useconds_t nap = 500;
     for (;;) {
         pid_t r = waitpid(pid, NULL, WNOHANG);
         if (r == pid || (r < 0 && errno != EINTR))
             return; /* reaped, or not ours to reap (SIGCHLD ignored, or someone else waited for it) */
-        if (now_ms() >= deadline)
+        if (pcomi_now_ms() >= deadline)
             break;
         usleep(nap);
         if (nap < 20000)

@@ -526,13 +526,6 @@ fail:
 
 /* ---- the rings ---- */
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Bytes the consumer may read now; -EPROTO when the peer's index makes no sense. */
 static int64_t ring_used(struct shm_conn *c, struct ring *r)
 {
@@ -636,7 +629,7 @@ static int wait_space(struct shm_conn *c, long long deadline)
         }
         struct timespec ts, *tsp = NULL;
         if (deadline) {
-            long long left = deadline - mono_ms();
+            long long left = deadline - pcomi_now_ms();
             if (left <= 0) {
                 atomic_store(&r->producer_sleeping, 0);
                 return -ETIMEDOUT;
@@ -697,7 +690,7 @@ static int shm_send(struct pcomi_conn *base, const uint8_t hdr[PCOMI_MSG_HEADER_
 {
     struct shm_conn *c = (struct shm_conn *)base;
     unsigned ms = atomic_load(&c->send_timeout_ms);
-    long long deadline = ms ? mono_ms() + ms : 0;
+    long long deadline = ms ? pcomi_now_ms() + ms : 0;
     pthread_mutex_lock(&c->send_lock);
     int rc = c->send_broken ? -EPIPE : 0;
     if (rc == 0)

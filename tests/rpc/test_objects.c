@@ -598,6 +598,37 @@ static void chain_across_connections(void **state)
     assert_int_equal(server_stop(&b), 0);
 }
 
+/* A message that is never sent (over the size limit) exported its objects while it was marshaled: those references
+ * go back at once, or the objects would stay alive for a peer that never heard of them. */
+static void unsent_message_gives_back(void **state)
+{
+    (void)state;
+    struct server srv;
+    server_spawn(&srv, server_path, serve_args, 2);
+    struct pcom_client_limits small = {.max_message = 4096};
+    assert_int_equal(pcom_set_client_limits(&small), S_OK);
+    IHub *hub;
+    assert_int_equal(pcom_create_instance(&CLSID_Hub, srv.unix_url, &IID_IHub, (void **)&hub), S_OK);
+    struct pcom_client_limits defaults = {0};
+    assert_int_equal(pcom_set_client_limits(&defaults), S_OK);
+    ISink *sink = sink_new();
+    ISink *many[200];
+    for (int i = 0; i < 200; i++)
+        many[i] = sink;
+    int32_t calls = -1;
+    assert_int_equal(IHub_Array(hub, 200, many, &calls), E_INVALIDARG);
+    assert_int_equal(pcom_server_live_objects(NULL), 0);
+    assert_int_equal(sink_refs(sink), 1);
+    /* a message that fits still carries it */
+    assert_int_equal(IHub_Array(hub, 3, many, &calls), S_OK);
+    assert_int_equal(calls, 3);
+    assert_true(eventually(local_exports, NULL, 0));
+    assert_true(eventually(refs_of_sink, sink, 1));
+    IHub_Release(hub);
+    ISink_Release(sink);
+    assert_int_equal(server_stop(&srv), 0);
+}
+
 /* Object ids that were never handed to a connection reach nothing there, and change no count. */
 static void forged_and_stale_ids(void **state)
 {
@@ -758,6 +789,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(frozen_server),
         cmocka_unit_test(third_party_reference),
         cmocka_unit_test(chain_across_connections),
+        cmocka_unit_test(unsent_message_gives_back),
         cmocka_unit_test(forged_and_stale_ids),
     };
     int rc = cmocka_run_group_tests_name("objects over unix", shapes, setup_unix, group_teardown);
