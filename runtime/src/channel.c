@@ -157,7 +157,16 @@ struct call_slot {
     uint8_t type;     /* RESPONSE or FAULT; 0 when the channel died first */
     void *body;
     size_t len;
+    /* A large answer the caller read itself is decoded as it arrives, straight into the caller's memory: then
+     * body is NULL, decoded set, and hr/dhr are the server's result and the decode's. */
+    const struct pcom_method *m;
+    void *frame;
+    bool decoded;
+    HRESULT hr, dhr;
 };
+
+/* Answers at least this large are decoded as they arrive when their caller reads them. */
+#define DECODE_IN_PLACE_MIN (64 * 1024)
 
 #define SLOT_BITS 7
 _Static_assert((1u << SLOT_BITS) == PCOMI_MAX_CALLS_IN_FLIGHT, "call ids carry the slot in their low bits");
@@ -484,7 +493,7 @@ struct run_ctx {
 };
 
 static void run_job(struct run_ctx *rc, struct job *j);
-static void read_one(struct pcomi_channel *ch, struct job **inline_job);
+static void read_one(struct pcomi_channel *ch, struct job **inline_job, struct call_slot *mine);
 static bool take_role(struct pcomi_channel *ch);
 static void release_role(struct pcomi_channel *ch, bool give_up);
 
@@ -523,7 +532,7 @@ static void linger(struct pcomi_pool *p, struct run_ctx *rc, struct pcomi_channe
             return;
         }
         struct job *j = NULL;
-        read_one(ch, &j);
+        read_one(ch, &j, NULL);
         if (j) {
             run_job(rc, j);
             pool_done(p);
@@ -899,12 +908,70 @@ static void release_role(struct pcomi_channel *ch, bool give_up)
     pthread_mutex_unlock(&ch->lock);
 }
 
-/* Receives and handles one message with the role held; the role is given back first. */
-static void read_one(struct pcomi_channel *ch, struct job **inline_job)
+static int body_source_read(void *ctx, void *dst, size_t n)
+{
+    return pcomi_conn_recv_body(ctx, dst, n);
+}
+
+/* The answer to mine, the call this thread waits for, arriving now: decoded while it is read, so large arrays
+ * land in the caller's memory without a copy. 1 when it was, 0 when h is something else (its body unread), or a
+ * negative errno (the connection broke). */
+static int answer_in_place(struct pcomi_channel *ch, const struct pcomi_msg_header *h, struct call_slot *mine)
+{
+    if (!mine || h->type != PCOMI_MSG_RESPONSE || h->body_len < DECODE_IN_PLACE_MIN || !h->call_id)
+        return 0;
+    pthread_mutex_lock(&ch->lock);
+    bool ours = mine->call_id == h->call_id;
+    pthread_mutex_unlock(&ch->lock);
+    if (!ours)
+        return 0;
+    atomic_store(&ch->last_recv, pcomi_now_ms());
+    /* RESPONSE starts with the HRESULT and 4 bytes of padding */
+    uint8_t head[8];
+    int err = pcomi_conn_recv_body(ch->conn, head, sizeof(head));
+    if (err < 0)
+        return err;
+    HRESULT hr, dhr = S_OK;
+    memcpy(&hr, head, 4);
+    struct pcomi_body_source src = {.read = body_source_read, .ctx = ch->conn};
+    size_t rest = h->body_len - sizeof(head);
+    if (FAILED(hr)) {
+        /* a failure carries no results: read and drop whatever came with it */
+        uint8_t sink[4096];
+        for (size_t k; rest && err == 0; rest -= k) {
+            k = rest < sizeof(sink) ? rest : sizeof(sink);
+            err = pcomi_conn_recv_body(ch->conn, sink, k);
+        }
+    } else {
+        dhr = pcomi_decode_out_from(mine->m, &src, rest, mine->frame, &ch->lim, &err);
+    }
+    pthread_mutex_lock(&mine->w->mu);
+    mine->decoded = true;
+    mine->hr = hr;
+    mine->dhr = dhr;
+    mine->type = PCOMI_MSG_RESPONSE;
+    mine->len = h->body_len;
+    mine->done = true;
+    pthread_mutex_unlock(&mine->w->mu);
+    return err < 0 ? err : 1;
+}
+
+/* Receives and handles one message with the role held; the role is given back first. mine: the call this thread
+ * waits for, NULL for a thread that waits for none. */
+static void read_one(struct pcomi_channel *ch, struct job **inline_job, struct call_slot *mine)
 {
     struct pcomi_msg_header h;
     void *body = NULL;
-    int err = pcomi_conn_recv(ch->conn, &h, &body, ch->lim.max_message);
+    int err = pcomi_conn_recv_head(ch->conn, &h, ch->lim.max_message);
+    if (err == 0) {
+        err = answer_in_place(ch, &h, mine);
+        if (err == 1) {
+            release_role(ch, false);
+            return;
+        }
+        if (err == 0)
+            err = pcomi_conn_recv_rest(ch->conn, &h, &body);
+    }
     if (err < 0) {
         /* the end of the connection: the reader thread tears it down */
         pcomi_channel_shutdown(ch);
@@ -1225,6 +1292,9 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
             uint32_t gen = (ch->seq >> SLOT_BITS) & ((1u << (32 - SLOT_BITS)) - 1);
             s->call_id = (gen ? gen : 1) << SLOT_BITS | i;
             s->w = w;
+            s->m = m;
+            s->frame = frame;
+            s->decoded = false;
             s->done = false;
             s->body = NULL;
             s->len = 0;
@@ -1303,7 +1373,7 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
                     release_role(ch, false);
                     slice_us = slice_us < 50000 ? slice_us * 2 : 50000;
                 } else {
-                    read_one(ch, NULL);
+                    read_one(ch, NULL, s);
                 }
             }
             pthread_mutex_lock(&w->mu);
@@ -1332,10 +1402,23 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
     void *body = s->body;
     size_t len = s->len;
     uint8_t type = s->type;
+    bool decoded = s->decoded;
+    HRESULT server_hr = s->hr, decode_hr = s->dhr;
     s->call_id = 0;
     s->body = NULL;
     ch->out_in_flight--;
     pthread_mutex_unlock(&ch->lock);
+
+    if (decoded) {
+        /* read and decoded by this thread as it arrived (answer_in_place): messages are set already */
+        if (FAILED(decode_hr))
+            return decode_hr;
+        if (FAILED(server_hr)) {
+            pcom_set_error_message(NULL);
+            pcomi_clear_out(m, frame);
+        }
+        return server_hr;
+    }
 
     if (type == 0) {
         pcom_set_error_message("the connection to %s was lost", ch->name);

@@ -4,6 +4,7 @@
 #include <pcom/pcom.h>
 
 #include <stdint.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -608,6 +609,11 @@ enum alloc_mode {
 struct dec {
     const uint8_t *data;
     size_t len, pos;
+    /* A body still arriving: bytes [0, filled) of it are in data (which is then writable and len long), the rest
+     * comes from src as the decode needs it; large flat arrays come straight to where they belong. */
+    const struct pcomi_body_source *src;
+    size_t filled;
+    int src_err;
     unsigned depth, max_depth;
     enum alloc_mode mode;
     struct pcomi_arena *arena;
@@ -622,11 +628,31 @@ struct dec {
     bool oom;
 };
 
+/* Brings the body's bytes up to upto into the buffer. */
+static HRESULT pull(struct dec *d, size_t upto)
+{
+    if (upto <= d->filled)
+        return S_OK;
+    if (d->src_err)
+        return RPC_E_DISCONNECTED;
+    int rc = d->src->read(d->src->ctx, (uint8_t *)d->data + d->filled, upto - d->filled);
+    if (rc < 0) {
+        d->src_err = rc;
+        pcom_set_error_message("the connection ended inside a reply");
+        return RPC_E_DISCONNECTED;
+    }
+    d->filled = upto;
+    return S_OK;
+}
+
 static HRESULT take(struct dec *d, size_t n, size_t align, const uint8_t **out)
 {
     size_t start = (d->pos + align - 1) & ~(align - 1);
     if (start > d->len || d->len - start < n)
         return RPC_E_INVALID_DATA;
+    HRESULT hr = pull(d, start + n);
+    if (FAILED(hr))
+        return hr;
     *out = d->data + start;
     d->pos = start + n;
     return S_OK;
@@ -748,8 +774,27 @@ static HRESULT decode_elements(struct dec *d, const struct pcom_type *elem, void
     if (n == 0)
         return S_OK;
     if (decode_flat(elem)) {
+        size_t bytes = (size_t)n * elem->size;
+        size_t align = wire_align(elem, 0), start = (d->pos + align - 1) & ~(align - 1);
+        if (d->src && bytes >= (d->src->direct_min ? d->src->direct_min : PCOMI_GATHER_MIN) && start <= d->len && d->len - start >= bytes &&
+            start + bytes > d->filled) {
+            /* not here yet: what is buffered of it, then the rest from the connection straight into place */
+            HRESULT hr = pull(d, start);
+            if (FAILED(hr))
+                return hr;
+            size_t have = d->filled - start;
+            memcpy(dst, d->data + start, have);
+            int rc = d->src_err ? d->src_err : d->src->read(d->src->ctx, (uint8_t *)dst + have, bytes - have);
+            if (rc < 0) {
+                d->src_err = rc;
+                pcom_set_error_message("the connection ended inside a reply");
+                return RPC_E_DISCONNECTED;
+            }
+            d->filled = d->pos = start + bytes;
+            return S_OK;
+        }
         const uint8_t *src;
-        HRESULT hr = take(d, (size_t)n * elem->size, wire_align(elem, 0), &src);
+        HRESULT hr = take(d, bytes, align, &src);
         if (SUCCEEDED(hr))
             memcpy(dst, src, (size_t)n * elem->size);
         return hr;
@@ -814,6 +859,9 @@ static HRESULT conformant_size(struct dec *d, const struct pcom_type *t, uint64_
     uint32_t n;
     if (start > d->len || d->len - start < 4)
         return RPC_E_INVALID_DATA;
+    HRESULT phr = pull(d, start + 4);
+    if (FAILED(phr))
+        return phr;
     memcpy(&n, d->data + start, 4);
     const struct pcom_field *last = &t->fields[t->count - 1];
     const struct pcom_type *elem = last->type->elem;
@@ -1055,7 +1103,7 @@ static void dec_init(struct dec *d, const uint8_t *body, size_t len, const struc
 {
     memset(d, 0, sizeof(*d));
     d->data = body;
-    d->len = len;
+    d->len = d->filled = len;
     d->max_depth = lim && lim->max_depth ? lim->max_depth : PCOMI_DEFAULT_MAX_DEPTH;
     d->objrefs = lim ? lim->objrefs : NULL;
     size_t max = lim && lim->max_message ? lim->max_message : PCOMI_DEFAULT_MAX_MESSAGE;
@@ -1233,11 +1281,9 @@ static bool is_inout_unique(const struct pcom_param *p)
     return is_in(p) && p->type->kind == PCOM_KIND_POINTER && (p->type->flags & PCOM_TF_UNIQUE);
 }
 
-HRESULT pcomi_decode_out(const struct pcom_method *m, const uint8_t *body, size_t len, void *frame,
-                         const struct pcomi_limits *lim)
+static HRESULT decode_out(struct dec *dp, const struct pcom_method *m, void *frame)
 {
-    struct dec d;
-    dec_init(&d, body, len, lim);
+    struct dec d = *dp;
     d.mode = ALLOC_HEAP;
     HRESULT hr = S_OK;
     /* First what the caller's targets hold, before the reply changes any count they depend on; and what
@@ -1304,6 +1350,49 @@ HRESULT pcomi_decode_out(const struct pcom_method *m, const uint8_t *body, size_
     if (caps != caps_local)
         free(caps);
     dec_fini(&d);
+    *dp = d;
+    return hr;
+}
+
+HRESULT pcomi_decode_out(const struct pcom_method *m, const uint8_t *body, size_t len, void *frame,
+                         const struct pcomi_limits *lim)
+{
+    struct dec d;
+    dec_init(&d, body, len, lim);
+    return decode_out(&d, m, frame);
+}
+
+HRESULT pcomi_decode_out_from(const struct pcom_method *m, const struct pcomi_body_source *src, size_t len,
+                              void *frame, const struct pcomi_limits *lim, int *src_err)
+{
+    /* room for all of it, though only what is not placed directly is ever written (and so touched) */
+    uint8_t *buf = malloc(len ? len : 1);
+    struct dec d;
+    dec_init(&d, NULL, len, lim);
+    d.data = buf; /* not read before it is filled */
+    d.src = src;
+    d.filled = 0;
+    HRESULT hr;
+    if (!buf) {
+        /* nowhere to put it: the reply is read and dropped so the connection stays usable */
+        uint8_t sink[4096];
+        for (size_t left = len; left && !d.src_err;) {
+            size_t k = left < sizeof(sink) ? left : sizeof(sink);
+            d.src_err = src->read(src->ctx, sink, k) < 0 ? -EIO : 0;
+            left -= k;
+        }
+        pcomi_clear_out(m, frame);
+        pcom_set_error_message("no memory for the results");
+        hr = E_OUTOFMEMORY;
+    } else {
+        hr = decode_out(&d, m, frame);
+        /* what the decode did not need (it failed early, or the reply had trailing bytes) is still read */
+        HRESULT rest = pull(&d, len);
+        if (FAILED(rest) && SUCCEEDED(hr))
+            hr = rest;
+    }
+    free(buf);
+    *src_err = d.src_err;
     return hr;
 }
 

@@ -90,6 +90,17 @@ HRESULT pcomi_check_ref_params(const struct pcom_method *m, const void *frame);
  * and [out] pointers to pointers are NULL. */
 HRESULT pcomi_decode_out(const struct pcom_method *m, const uint8_t *body, size_t len, void *frame,
                          const struct pcomi_limits *lim);
+/* Where a body still arriving comes from: read puts the next n bytes at dst, or returns a negative errno. */
+struct pcomi_body_source {
+    int (*read)(void *ctx, void *dst, size_t n);
+    void *ctx;
+    size_t direct_min; /* flat arrays at least this large are read straight into place; 0: PCOMI_GATHER_MIN */
+};
+/* pcomi_decode_out over a body of len bytes read from src as the decode goes: large flat arrays are read straight
+ * into the caller's memory. All len bytes are read, whatever the outcome,
+ * unless src fails: then *src_err is its error (the connection is broken) and the result RPC_E_DISCONNECTED. */
+HRESULT pcomi_decode_out_from(const struct pcom_method *m, const struct pcomi_body_source *src, size_t len,
+                              void *frame, const struct pcomi_limits *lim, int *src_err);
 /* Client, after a failed call: NULL every [out] pointer-to-pointer target, as COM requires. */
 void pcomi_clear_out(const struct pcom_method *m, void *frame);
 

@@ -14,9 +14,6 @@
 /* Read-ahead buffer per connection. One recv into it usually brings a header, its body and often the next header, so
  * a small message costs one system call. Bodies at least this large are read straight into their own buffer. */
 #define STREAM_RECV_BUF (16 * 1024)
-/* Body bytes allocated when a header arrives; a longer body grows as its bytes come. */
-#define STREAM_BODY_FIRST ((size_t)1 << 20)
-
 /* iovecs handed to one sendmsg; a longer body is sent in several calls without copying the caller's array. */
 #define STREAM_IOV_WINDOW 64
 
@@ -31,9 +28,10 @@ struct stream_conn {
     bool send_broken;          /* a send failed part-way: the stream is not at a message boundary */
     atomic_bool send_timeout;  /* SO_SNDTIMEO is set: a send that cannot progress fails with -ETIMEDOUT */
 
-    int recv_err; /* sticky: once the receive side is off a message boundary it stays broken */
-    uint8_t *buf; /* read-ahead: bytes [start, end) are received and not yet consumed */
+    int recv_err;     /* sticky: once the receive side is off a message boundary it stays broken */
+    uint8_t *buf;     /* read-ahead: bytes [start, end) are received and not yet consumed */
     size_t start, end;
+    size_t body_left; /* bytes of the current message's body not yet received */
 };
 
 /* ---- listeners ---- */
@@ -277,16 +275,24 @@ int pcomi_stream_wait_readable(struct pcomi_conn *base, unsigned us)
     return n > 0 ? 1 : 0; /* an error or hang-up is for recv to report */
 }
 
-int pcomi_stream_recv(struct pcomi_conn *base, struct pcomi_msg_header *h, void **body, size_t max_body)
+/* The stream is off a message boundary from here on: this error and every later receive report it. */
+static int recv_broken(struct stream_conn *c, int rc)
+{
+    if (atomic_load(&c->shut))
+        rc = -ECANCELED;
+    c->recv_err = rc;
+    return rc;
+}
+
+int pcomi_stream_recv_head(struct pcomi_conn *base, struct pcomi_msg_header *h, size_t max_body)
 {
     struct stream_conn *c = (struct stream_conn *)base;
-    uint8_t *b = NULL;
-    int rc;
-
     if (c->recv_err)
         return c->recv_err;
+    if (c->body_left)
+        return recv_broken(c, -EPROTO); /* the last body was not consumed: the next header is not here */
 
-    /* The header: whatever is buffered, topped up by recvs of as much as the socket holds. */
+    /* Whatever is buffered, topped up by recvs of as much as the socket holds. */
     while (c->end - c->start < PCOMI_MSG_HEADER_SIZE) {
         if (c->start == c->end) {
             c->start = c->end = 0;
@@ -296,98 +302,68 @@ int pcomi_stream_recv(struct pcomi_conn *base, struct pcomi_msg_header *h, void 
             c->start = 0;
         }
         ssize_t n = recv_some(c->fd, c->buf + c->end, STREAM_RECV_BUF - c->end, 0);
-        if (n < 0) {
-            rc = (int)n;
-            goto mark_broken;
-        }
-        if (n == 0) {
-            rc = c->end == c->start ? -EPIPE : -ECONNRESET;
-            goto mark_broken;
-        }
+        if (n < 0)
+            return recv_broken(c, (int)n);
+        if (n == 0)
+            return recv_broken(c, c->end == c->start ? -EPIPE : -ECONNRESET);
         c->end += (size_t)n;
     }
-
     struct pcomi_msg_header hdr;
-    rc = pcomi_msg_decode_header(c->buf + c->start, &hdr, max_body);
+    int rc = pcomi_msg_decode_header(c->buf + c->start, &hdr, max_body);
     if (rc < 0)
-        goto mark_broken;
-    size_t len = hdr.body_len;
-    /* A large body is allocated as its bytes arrive, not all at once on the word of a header: a peer
-     * cannot make the process hold max_body per connection by sending headers alone. */
-    size_t cap = len < STREAM_BODY_FIRST ? len : STREAM_BODY_FIRST;
-    if (len > 0) {
-        b = malloc(cap);
-        /* The header stays unconsumed, so the caller may free memory and call again. */
-        if (!b)
-            return -ENOMEM;
-    }
+        return recv_broken(c, rc);
     c->start += PCOMI_MSG_HEADER_SIZE;
+    c->body_left = hdr.body_len;
+    *h = hdr;
+    return 0;
+}
 
+int pcomi_stream_recv_body(struct pcomi_conn *base, void *dst, size_t n)
+{
+    struct stream_conn *c = (struct stream_conn *)base;
+    if (c->recv_err)
+        return c->recv_err;
+    if (n > c->body_left)
+        return -EINVAL;
+    uint8_t *d = dst;
     size_t got = c->end - c->start;
-    if (got > len)
-        got = len;
+    if (got > n)
+        got = n;
     if (got > 0)
-        memcpy(b, c->buf + c->start, got);
+        memcpy(d, c->buf + c->start, got);
     c->start += got;
     if (c->start == c->end)
         c->start = c->end = 0;
 
-    /* The rest of the body. The buffer is empty from here on (everything in it was body). A short remainder is read
-     * together with whatever follows it into the buffer, in one call; a long one straight into the body. */
-    while (got < len) {
-        if (got == cap || len - got < STREAM_RECV_BUF) {
-            size_t grow = len - got < STREAM_RECV_BUF ? len : (cap * 2 < len ? cap * 2 : len);
-            if (grow > cap) {
-                uint8_t *nb = realloc(b, grow);
-                if (!nb) {
-                    rc = -ENOMEM; /* mid-message: the stream cannot go on */
-                    goto free_body;
-                }
-                b = nb;
-                cap = grow;
-            }
-        }
-        size_t want = len - got;
-        ssize_t n;
+    /* The buffer is empty from here on. A short remainder is read together with whatever follows it into the
+     * buffer, in one call; a long one straight into dst. */
+    while (got < n) {
+        size_t want = n - got;
+        ssize_t r;
         if (want >= STREAM_RECV_BUF) {
-            want = cap - got;
             pcomi_conn_progress(base);
-            n = recv_some(c->fd, b + got, want, MSG_WAITALL);
+            r = recv_some(c->fd, d + got, want, MSG_WAITALL);
         } else {
-            struct iovec iov[2] = {{b + got, want}, {c->buf, STREAM_RECV_BUF}};
+            struct iovec iov[2] = {{d + got, want}, {c->buf, STREAM_RECV_BUF}};
             struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
             do
-                n = recvmsg(c->fd, &mh, 0);
-            while (n < 0 && errno == EINTR);
-            if (n < 0)
-                n = -errno;
+                r = recvmsg(c->fd, &mh, 0);
+            while (r < 0 && errno == EINTR);
+            if (r < 0)
+                r = -errno;
         }
-        if (n < 0) {
-            rc = (int)n;
-            goto free_body;
+        if (r < 0)
+            return recv_broken(c, (int)r);
+        if (r == 0)
+            return recv_broken(c, -ECONNRESET);
+        if ((size_t)r > want) {
+            c->end = (size_t)r - want;
+            r = (ssize_t)want;
         }
-        if (n == 0) {
-            rc = -ECONNRESET;
-            goto free_body;
-        }
-        if ((size_t)n > want) {
-            c->end = (size_t)n - want;
-            n = (ssize_t)want;
-        }
-        got += (size_t)n;
+        got += (size_t)r;
     }
-
-    *h = hdr;
-    *body = b;
+    c->body_left -= n;
     return 0;
-
-free_body:
-    free(b);
-mark_broken:
-    if (atomic_load(&c->shut))
-        rc = -ECANCELED;
-    c->recv_err = rc;
-    return rc;
 }
 
 void pcomi_stream_shutdown(struct pcomi_conn *base)

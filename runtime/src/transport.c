@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <strings.h>
@@ -247,11 +248,78 @@ int pcomi_conn_send(struct pcomi_conn *c, const struct pcomi_msg_header *h, cons
     return c->tp->send(c, hdr, body, niov);
 }
 
+/* Body bytes allocated when a header arrives; a longer body grows as its bytes come, so a peer cannot make the
+ * process hold max_body per connection by sending headers alone. */
+#define BODY_FIRST ((size_t)1 << 20)
+
+/* Reads and drops what is left of a body that has nowhere to go, keeping the stream at a message boundary. */
+static int drop_body(struct pcomi_conn *c, size_t left)
+{
+    uint8_t sink[4096];
+    while (left) {
+        size_t k = left < sizeof(sink) ? left : sizeof(sink);
+        int rc = c->tp->recv_body(c, sink, k);
+        if (rc < 0)
+            return rc;
+        left -= k;
+    }
+    return -ENOMEM;
+}
+
 int pcomi_conn_recv(struct pcomi_conn *c, struct pcomi_msg_header *h, void **body, size_t max_body)
 {
     if (!c || !h || !body)
         return -EINVAL;
-    return c->tp->recv(c, h, body, max_body);
+    struct pcomi_msg_header hdr;
+    int rc = c->tp->recv_head(c, &hdr, max_body);
+    if (rc < 0)
+        return rc;
+    if ((rc = pcomi_conn_recv_rest(c, &hdr, body)) < 0)
+        return rc;
+    *h = hdr;
+    return 0;
+}
+
+int pcomi_conn_recv_rest(struct pcomi_conn *c, const struct pcomi_msg_header *h, void **body)
+{
+    int rc;
+    size_t len = h->body_len, got = 0, cap = len < BODY_FIRST ? len : BODY_FIRST;
+    uint8_t *b = NULL;
+    if (len && !(b = malloc(cap)))
+        return drop_body(c, len);
+    while (got < len) {
+        if (got == cap) {
+            size_t grow = cap * 2 < len ? cap * 2 : len;
+            uint8_t *nb = realloc(b, grow);
+            if (!nb) {
+                free(b);
+                return drop_body(c, len - got);
+            }
+            b = nb;
+            cap = grow;
+        }
+        if ((rc = c->tp->recv_body(c, b + got, cap - got)) < 0) {
+            free(b);
+            return rc;
+        }
+        got = cap;
+    }
+    *body = b;
+    return 0;
+}
+
+int pcomi_conn_recv_head(struct pcomi_conn *c, struct pcomi_msg_header *h, size_t max_body)
+{
+    if (!c || !h)
+        return -EINVAL;
+    return c->tp->recv_head(c, h, max_body);
+}
+
+int pcomi_conn_recv_body(struct pcomi_conn *c, void *dst, size_t n)
+{
+    if (!c || (!dst && n))
+        return -EINVAL;
+    return n ? c->tp->recv_body(c, dst, n) : 0;
 }
 
 void pcomi_conn_shutdown(struct pcomi_conn *c)

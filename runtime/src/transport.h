@@ -102,16 +102,24 @@ int pcomi_connect(const char *url, struct pcomi_conn **out);
  * earlier send failed part-way (the stream would be desynchronised) or the peer is gone. */
 int pcomi_conn_send(struct pcomi_conn *c, const struct pcomi_msg_header *h, const struct iovec *body, int niov);
 /* Receives one whole message. The header is checked (see pcomi_msg_decode_header) before anything is allocated; the
- * body is malloc'd (aligned for any type, so at least 8), and NULL when body_len is 0; the caller frees it. Returns
- * 0, or:
+ * body is malloc'd (aligned for any type, so at least 8) as its bytes arrive, and NULL when body_len is 0; the caller
+ * frees it. Returns 0, or:
  *   -EPIPE        the peer closed the stream cleanly between two messages
  *   -ECONNRESET   the stream ended inside a message (peer died or closed mid-message), or the kernel reported a reset
  *   -ECANCELED    pcomi_conn_shutdown was called on this connection
  *   -EPROTO, -EPROTONOSUPPORT, -EMSGSIZE   a malformed header, as pcomi_msg_decode_header
- *   -ENOMEM       the body could not be allocated; nothing was consumed, a retry may succeed
- * Every error but -ENOMEM is sticky: the stream is no longer at a message boundary, so later calls return it again.
+ *   -ENOMEM       the body could not be allocated; it was read and dropped, the next message can be received
+ * Every other error is sticky: the stream is no longer at a message boundary, so later calls return it again.
  * Only one thread may receive on a connection at a time. *h and *body are written only on success. */
 int pcomi_conn_recv(struct pcomi_conn *c, struct pcomi_msg_header *h, void **body, size_t max_body);
+/* The same in two steps, for a receiver that puts parts of a body where they belong: the header (errors as above),
+ * then the body's bytes in order with any number of pcomi_conn_recv_body calls, which must take exactly body_len
+ * bytes in all before the next header (-EPROTO otherwise). recv_body returns -EINVAL (not sticky) for more bytes than
+ * are left of the body. */
+int pcomi_conn_recv_head(struct pcomi_conn *c, struct pcomi_msg_header *h, size_t max_body);
+int pcomi_conn_recv_body(struct pcomi_conn *c, void *dst, size_t n);
+/* After pcomi_conn_recv_head: the whole body of h, malloc'd as pcomi_conn_recv does. */
+int pcomi_conn_recv_rest(struct pcomi_conn *c, const struct pcomi_msg_header *h, void **body);
 /* shutdown(SHUT_RDWR): a recv blocked in another thread returns -ECANCELED, sends fail. Thread-safe, repeatable. */
 void pcomi_conn_shutdown(struct pcomi_conn *c);
 /* Closes and frees. No other thread may be inside send or recv (wake them with pcomi_conn_shutdown first). NULL is a
@@ -150,7 +158,9 @@ struct pcomi_transport {
     void (*listener_free)(struct pcomi_listener *l); /* no thread is inside accept any more */
     /* hdr is already encoded; body_len is the total of the iovecs. */
     int (*send)(struct pcomi_conn *c, const uint8_t hdr[PCOMI_MSG_HEADER_SIZE], const struct iovec *body, int niov);
-    int (*recv)(struct pcomi_conn *c, struct pcomi_msg_header *h, void **body, size_t max_body);
+    /* As pcomi_conn_recv_head and pcomi_conn_recv_body; errors but -EINVAL are sticky. */
+    int (*recv_head)(struct pcomi_conn *c, struct pcomi_msg_header *h, size_t max_body);
+    int (*recv_body)(struct pcomi_conn *c, void *dst, size_t n);
     void (*shutdown)(struct pcomi_conn *c);
     void (*close)(struct pcomi_conn *c);
     /* A send blocked for longer than ms (the peer stopped reading) fails with -ETIMEDOUT; 0 waits forever. */
@@ -218,7 +228,8 @@ int pcomi_stream_connect_fd(int fd, const struct sockaddr *sa, socklen_t len);
 int pcomi_stream_conn_new(const struct pcomi_transport *tp, int fd, struct pcomi_conn **out);
 int pcomi_stream_send(struct pcomi_conn *c, const uint8_t hdr[PCOMI_MSG_HEADER_SIZE], const struct iovec *body,
                       int niov);
-int pcomi_stream_recv(struct pcomi_conn *c, struct pcomi_msg_header *h, void **body, size_t max_body);
+int pcomi_stream_recv_head(struct pcomi_conn *c, struct pcomi_msg_header *h, size_t max_body);
+int pcomi_stream_recv_body(struct pcomi_conn *c, void *dst, size_t n);
 void pcomi_stream_shutdown(struct pcomi_conn *c);
 int pcomi_stream_wait_readable(struct pcomi_conn *c, unsigned us);
 /* pcomi_conn_set_send_timeout for stream connections. */

@@ -83,6 +83,7 @@ struct shm_conn {
     bool send_broken;
     atomic_uint send_timeout_ms;
     int recv_err;             /* sticky */
+    size_t body_left;         /* bytes of the current message's body not yet received */
     unsigned spin;            /* adaptive: iterations a waiting reader spins before sleeping */
 };
 
@@ -707,11 +708,26 @@ static int shm_send(struct pcomi_conn *base, const uint8_t hdr[PCOMI_MSG_HEADER_
     return rc == -EPROTO ? -EPIPE : rc;
 }
 
-static int shm_recv(struct pcomi_conn *base, struct pcomi_msg_header *h, void **body, size_t max_body)
+/* A receive failed: the ring is off a message boundary (or closed), for good. */
+static int shm_recv_broken(struct shm_conn *c, int rc)
+{
+    if (rc == -EPIPE && !atomic_load(&c->shut))
+        rc = -ECONNRESET; /* the peer went inside a message */
+    if (atomic_load(&c->shut))
+        rc = -ECANCELED;
+    c->recv_err = rc;
+    if (rc == -EPROTO)
+        pcomi_conn_shutdown(&c->base);
+    return rc;
+}
+
+static int shm_recv_head(struct pcomi_conn *base, struct pcomi_msg_header *h, size_t max_body)
 {
     struct shm_conn *c = (struct shm_conn *)base;
     if (c->recv_err)
         return c->recv_err;
+    if (c->body_left)
+        return shm_recv_broken(c, -EPROTO);
     /* the header is copied out of shared memory before it is looked at: the peer may change the ring meanwhile */
     uint8_t raw[PCOMI_MSG_HEADER_SIZE];
     int rc = ring_used(c, c->in) == 0 ? wait_data(c) : 0;
@@ -725,46 +741,24 @@ static int shm_recv(struct pcomi_conn *base, struct pcomi_msg_header *h, void **
     struct pcomi_msg_header hdr;
     if (rc == 0)
         rc = pcomi_msg_decode_header(raw, &hdr, max_body);
-    uint8_t *b = NULL;
-    if (rc == 0 && hdr.body_len) {
-        /* grown as bytes arrive, like a socket's: a header alone does not buy a large allocation */
-        size_t cap = hdr.body_len < (1u << 20) ? hdr.body_len : (1u << 20), got = 0;
-        b = malloc(cap);
-        while (rc == 0 && b && got < hdr.body_len) {
-            if (got == cap) {
-                size_t ncap = cap * 2 < hdr.body_len ? cap * 2 : hdr.body_len;
-                uint8_t *nb = realloc(b, ncap);
-                if (!nb) {
-                    free(b);
-                    b = NULL;
-                    break;
-                }
-                b = nb;
-                cap = ncap;
-            }
-            size_t k = cap - got;
-            rc = ring_read(c, b + got, k);
-            got += k;
-        }
-        if (!b)
-            rc = -ENOMEM;
-    }
-    if (rc < 0) {
-        free(b);
-        if (rc == -EPIPE && !atomic_load(&c->shut))
-            rc = -ECONNRESET; /* the peer went; between messages or not, nothing more will come */
-        if (atomic_load(&c->shut))
-            rc = -ECANCELED;
-        if (rc != -ENOMEM)
-            c->recv_err = rc;
-        else
-            c->recv_err = -ECONNRESET; /* part of the body was consumed: the ring is off a message boundary */
-        if (rc == -EPROTO)
-            pcomi_conn_shutdown(base);
-        return rc;
-    }
+    if (rc < 0)
+        return shm_recv_broken(c, rc);
+    c->body_left = hdr.body_len;
     *h = hdr;
-    *body = b;
+    return 0;
+}
+
+static int shm_recv_body(struct pcomi_conn *base, void *dst, size_t n)
+{
+    struct shm_conn *c = (struct shm_conn *)base;
+    if (c->recv_err)
+        return c->recv_err;
+    if (n > c->body_left)
+        return -EINVAL;
+    int rc = ring_read(c, dst, n);
+    if (rc < 0)
+        return shm_recv_broken(c, rc);
+    c->body_left -= n;
     return 0;
 }
 
@@ -837,7 +831,8 @@ const struct pcomi_transport pcomi_shm_transport = {
     .listener_wake = pcomi_stream_listener_wake,
     .listener_free = shm_listener_free,
     .send = shm_send,
-    .recv = shm_recv,
+    .recv_head = shm_recv_head,
+    .recv_body = shm_recv_body,
     .shutdown = shm_shutdown,
     .close = shm_close,
     .set_send_timeout = shm_set_send_timeout,

@@ -1,7 +1,8 @@
 /* fuzz_marshal.c: libFuzzer target for the marshaling engine's decoders (runtime/src/marshal.c).
  * The first byte picks a method of tests/unit/marshal_fixtures.h; the rest is both a request body, decoded
  * by the server (pcomi_decode_in; when it succeeds the frame is re-encoded; then pcomi_free_out and an
- * arena reset), and a response body, decoded by a client into a prepared call (pcomi_decode_out). A request
+ * arena reset), and a response body, decoded by a client into a prepared call (pcomi_decode_out, and again as it
+ * arrives with pcomi_decode_out_from: both must end alike). A request
  * the server accepts must re-encode to a body it accepts again and that encodes the same. Whatever
  * pcom_alloc handed out must be back after each input: a leak aborts, so the fuzzer reports it. */
 #include <stdio.h>
@@ -16,6 +17,22 @@ static void die(const char *what, const struct mx_fixture *fx)
 {
     fprintf(stderr, "fuzz_marshal: %s (method %s)\n", what, fx->name);
     abort();
+}
+
+/* A reply arriving: its bytes handed out in order, never past its end. */
+struct feed {
+    const uint8_t *body;
+    size_t len, at;
+};
+
+static int feed_read(void *ctx, void *dst, size_t n)
+{
+    struct feed *f = ctx;
+    if (n == 0 || n > f->len - f->at)
+        abort();
+    memcpy(dst, f->body + f->at, n);
+    f->at += n;
+    return 0;
 }
 
 /* Encode the frame a request was decoded into; decode that again and encode it once more: the two
@@ -74,10 +91,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     void *call = mx_call_new(fx);
     if (!call)
         abort();
-    (void)pcomi_decode_out(fx->m, body, len, call, NULL);
+    HRESULT hr = pcomi_decode_out(fx->m, body, len, call, NULL);
     mx_call_free(fx, call);
     if (pcom_alloc_live_blocks() != live)
         die("the client leaked pcom_alloc blocks", fx);
+
+    /* the same reply decoded as it arrives, every flat array straight into place: same outcome, all of it read */
+    if (!(call = mx_call_new(fx)))
+        abort();
+    struct feed f = {body, len, 0};
+    struct pcomi_body_source src = {.read = feed_read, .ctx = &f, .direct_min = 1};
+    int src_err = 0;
+    if (pcomi_decode_out_from(fx->m, &src, len, call, NULL, &src_err) != hr)
+        die("a reply decoded as it arrives ends differently", fx);
+    if (src_err || f.at != len)
+        die("a reply decoded as it arrives was not read exactly", fx);
+    mx_call_free(fx, call);
+    if (pcom_alloc_live_blocks() != live)
+        die("the client leaked pcom_alloc blocks decoding as the reply arrives", fx);
 
     free(body);
     return 0;

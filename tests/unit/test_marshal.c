@@ -4,6 +4,7 @@
  * rejected or accepted without a crash, a leak or an allocation the body does not justify, the checks the
  * receiver makes (size_is/length_is agreement, strings, markers, ranges, unions, nesting), and the client's
  * duties (E_POINTER for NULL [ref], NULL [out] pointers after a failed call). */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -643,10 +644,58 @@ static void assert_out_ptrs_null(const struct pcom_method *m, const void *frame)
     }
 }
 
-/* The client's half: decode into a fresh call, free what it returned. */
+/* A reply still arriving: bytes handed out in order as the decode asks, failing after fail_at of them. */
+struct feed {
+    const uint8_t *body;
+    size_t len, at, fail_at;
+};
+
+static int feed_read(void *ctx, void *dst, size_t n)
+{
+    struct feed *f = ctx;
+    assert_true(n > 0 && n <= f->len - f->at); /* never past the body, never an empty read */
+    if (f->at + n > f->fail_at)
+        return -ECONNRESET;
+    memcpy(dst, f->body + f->at, n);
+    f->at += n;
+    return 0;
+}
+
+/* pcomi_decode_out_from over body; direct_min 1 puts every flat array straight into place. */
+static HRESULT decode_streamed(const struct mx_fixture *fx, const uint8_t *body, size_t len, void *call,
+                               const struct pcomi_limits *lim, size_t direct_min, size_t fail_at, int *src_err)
+{
+    struct feed f = {body, len, 0, fail_at};
+    struct pcomi_body_source src = {.read = feed_read, .ctx = &f, .direct_min = direct_min};
+    HRESULT hr = pcomi_decode_out_from(fx->m, &src, len, call, lim, src_err);
+    if (!*src_err)
+        assert_int_equal(f.at, len); /* all of it was read, whatever the outcome: the stream stays in step */
+    return hr;
+}
+
+/* The client's half: decode into a fresh call, free what it returned. The same body decoded as it arrives (in
+ * place and copied) must come to the same result. */
 static HRESULT try_response(const struct mx_fixture *fx, const uint8_t *body, size_t len,
                             const struct pcomi_limits *lim)
 {
+    for (size_t direct_min = 0; direct_min < 2; direct_min++) {
+        long live = pcom_alloc_live_blocks();
+        void *call = mx_call_new(fx), *plain = mx_call_new(fx);
+        assert_non_null(call);
+        assert_non_null(plain);
+        uint8_t *copy = exact_copy(body, len);
+        int src_err = 0;
+        HRESULT hr = decode_streamed(fx, copy, len, call, lim, direct_min, SIZE_MAX, &src_err);
+        assert_int_equal(src_err, 0);
+        assert_int_equal(hr, pcomi_decode_out(fx->m, copy, len, plain, lim));
+        if (FAILED(hr))
+            assert_out_ptrs_null(fx->m, call);
+        mx_call_free(fx, call);
+        mx_call_free(fx, plain);
+        free(copy);
+        assert_int_equal(pcom_alloc_live_blocks(), live);
+    }
+
     long live = pcom_alloc_live_blocks();
     uint8_t *copy = exact_copy(body, len);
     void *call = mx_call_new(fx);
@@ -747,6 +796,13 @@ static void test_roundtrip(void **state)
 
     assert_int_equal(pcomi_decode_out(fx->m, resp.data, resp.len, call, NULL), S_OK);
     checks[idx].out(call);
+    /* decoded as it arrives, every flat array put straight into place: the same values */
+    void *streamed = mx_call_new(fx);
+    assert_non_null(streamed);
+    int src_err = 0;
+    assert_int_equal(decode_streamed(fx, resp.data, resp.len, streamed, NULL, 1, SIZE_MAX, &src_err), S_OK);
+    checks[idx].out(streamed);
+    mx_call_free(fx, streamed);
 
     /* a second call through the same arena gives the same request */
     struct pcomi_wbuf req2 = {0};
@@ -768,6 +824,30 @@ static void test_roundtrip(void **state)
     pcomi_wbuf_free(&req);
     pcomi_wbuf_free(&resp);
     assert_int_equal(pcom_alloc_live_blocks(), live);
+}
+
+/* A connection that breaks inside a reply decoded as it arrives: RPC_E_DISCONNECTED, the source's error, nothing
+ * left allocated and every [out] pointer NULL, wherever it breaks. */
+static void test_stream_breaks(void **state)
+{
+    const struct mx_fixture *fx = fixture_of(state);
+    struct bodies b;
+    make_bodies(fx, &b);
+    for (size_t cut = 0; cut < b.resp.len; cut += b.resp.len > 64 ? b.resp.len / 64 : 1) {
+        for (size_t direct_min = 0; direct_min < 2; direct_min++) {
+            long live = pcom_alloc_live_blocks();
+            void *call = mx_call_new(fx);
+            assert_non_null(call);
+            int src_err = 0;
+            HRESULT hr = decode_streamed(fx, b.resp.data, b.resp.len, call, NULL, direct_min, cut, &src_err);
+            assert_int_equal(hr, RPC_E_DISCONNECTED);
+            assert_int_equal(src_err, -ECONNRESET);
+            assert_out_ptrs_null(fx->m, call);
+            mx_call_free(fx, call);
+            assert_int_equal(pcom_alloc_live_blocks(), live);
+        }
+    }
+    free_bodies(&b);
 }
 
 /* 2. every proper prefix of a valid body is rejected; so is trailing garbage */
@@ -1619,6 +1699,7 @@ int main(int argc, char **argv)
         {"truncate", test_truncate},
         {"corrupt", test_corrupt},
         {"bitflip", test_bitflip},
+        {"stream_breaks", test_stream_breaks},
     };
     for (size_t s = 0; s < sizeof(sweeps) / sizeof(sweeps[0]); s++)
         for (size_t i = 0; i < MX_NFIXTURES; i++) {

@@ -677,6 +677,63 @@ static void send_gathers_many_iovecs(void **state)
     close_pair(l, c, s);
 }
 
+/* A body taken in parts, as a receiver placing it piece by piece does: the bytes come in order, the next message
+ * follows, a part longer than what is left is refused without harm, and a header asked for before the body was
+ * taken in full is a protocol error for good. */
+static void body_in_parts_at(const char *url)
+{
+    struct pcomi_listener *l;
+    struct pcomi_conn *c, *s;
+    make_pair(url, &l, &c, &s);
+    enum { LEN = 300000 };
+    static uint8_t data[LEN], got[LEN];
+    fill(data, sizeof(data), 21);
+    struct iovec iov = {data, LEN};
+    struct sender snd = {c, make_header(PCOMI_MSG_RESPONSE, 1, 0), &iov, 1, 0};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, send_thread, &snd), 0);
+    struct pcomi_msg_header r;
+    assert_int_equal(pcomi_conn_recv_head(s, &r, LEN), 0);
+    assert_int_equal(r.body_len, LEN);
+    static const size_t parts[] = {1, 7, 8, 16384, 65536, 100000};
+    size_t at = 0;
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        assert_int_equal(pcomi_conn_recv_body(s, got + at, parts[i]), 0);
+        at += parts[i];
+    }
+    assert_int_equal(pcomi_conn_recv_body(s, got + at, LEN - at + 1), -EINVAL);
+    assert_int_equal(pcomi_conn_recv_body(s, got + at, LEN - at), 0);
+    assert_memory_equal(got, data, LEN);
+    pthread_join(th, NULL);
+    assert_int_equal(snd.rc, 0);
+
+    /* the next message is whole; then one whose body is left unread */
+    struct pcomi_msg_header h = make_header(PCOMI_MSG_REQUEST, 2, 5);
+    struct iovec small = {data, 100};
+    assert_int_equal(pcomi_conn_send(c, &h, &small, 1), 0);
+    assert_int_equal(pcomi_conn_send(c, &h, &small, 1), 0);
+    void *body;
+    assert_int_equal(pcomi_conn_recv(s, &r, &body, LEN), 0);
+    assert_int_equal(r.call_id, 2);
+    assert_memory_equal(body, data, 100);
+    free(body);
+    assert_int_equal(pcomi_conn_recv_head(s, &r, LEN), 0);
+    assert_int_equal(pcomi_conn_recv_body(s, got, 10), 0);
+    assert_int_equal(pcomi_conn_recv_head(s, &r, LEN), -EPROTO);
+    assert_int_equal(pcomi_conn_recv(s, &r, &body, LEN), -EPROTO);
+    close_pair(l, c, s);
+}
+
+static void body_in_parts(void **state)
+{
+    (void)state;
+    char url[PCOMI_URL_MAX];
+    unique_url(url, sizeof(url), "unix:@", "parts");
+    body_in_parts_at(url);
+    snprintf(url, sizeof(url), "shm:pcomt-%d-parts", (int)getpid());
+    body_in_parts_at(url);
+}
+
 enum { SENDERS = 8, PER_SENDER = 100 };
 
 static size_t sender_len(uint32_t t, uint32_t seq)
@@ -1265,6 +1322,7 @@ int main(void)
         T(exchange_tcp_by_name),
         T(send_rejects_bad_arguments_and_sends_nothing),
         T(send_gathers_many_iovecs),
+        T(body_in_parts),
         T(eight_threads_send_whole_messages),
         T(malformed_headers_are_protocol_errors),
         T(truncated_messages_are_resets),
