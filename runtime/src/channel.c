@@ -189,14 +189,19 @@ struct pcomi_channel {
     /* outgoing calls */
     struct call_slot slots[PCOMI_MAX_CALLS_IN_FLIGHT];
     unsigned out_in_flight;
+    atomic_uint out_waiting; /* slots whose answer has not come: offer_role looks for a waiter only then */
     uint32_t seq;
     /* incoming calls */
     unsigned in_flight;
     /* releases waiting for the housekeeper */
     struct pcomi_release_entry *releases;
     size_t nreleases, capreleases;
-    /* keepalive, in ms of CLOCK_MONOTONIC */
-    atomic_llong last_recv, last_ping;
+    /* keepalive: messages received (counted, not timed, on the hot path); the housekeeper notes when the count
+     * last moved (its own fields); PINGs in ms of CLOCK_MONOTONIC */
+    atomic_ulong received;
+    unsigned long hk_received;
+    long long hk_heard;
+    atomic_llong last_ping;
     atomic_uint sending; /* sends in progress: the housekeeper does not queue behind them */
     pthread_cond_t drained; /* in_flight fell to 0 */
     /* The read role (under lock): one thread at a time receives. A caller waiting for its answer, or a worker that
@@ -436,6 +441,23 @@ static bool take_hello(struct pcomi_channel *ch, const uint8_t *b, size_t len)
 }
 
 /* Every call waiting on the channel fails, and none starts. */
+/* One thread at a time holds the read role, so a plain increment is exact. */
+static void note_received(struct pcomi_channel *ch)
+{
+    unsigned long n = atomic_load_explicit(&ch->received, memory_order_relaxed);
+    atomic_store_explicit(&ch->received, n + 1, memory_order_relaxed);
+}
+
+/* A call's wait is over (answered, or the channel died). Under s->w->mu; false when it was over already. */
+static bool slot_finish(struct pcomi_channel *ch, struct call_slot *s)
+{
+    if (s->done)
+        return false;
+    s->done = true;
+    atomic_fetch_sub(&ch->out_waiting, 1);
+    return true;
+}
+
 static void fail_all(struct pcomi_channel *ch)
 {
     pthread_mutex_lock(&ch->lock);
@@ -445,10 +467,8 @@ static void fail_all(struct pcomi_channel *ch)
         if (!s->call_id)
             continue;
         pthread_mutex_lock(&s->w->mu);
-        if (!s->done) {
-            s->done = true;
+        if (slot_finish(ch, s))
             pthread_cond_broadcast(&s->w->cv);
-        }
         pthread_mutex_unlock(&s->w->mu);
     }
     pthread_cond_broadcast(&ch->greeted);
@@ -461,8 +481,7 @@ static void deliver_answer(struct pcomi_channel *ch, const struct pcomi_msg_head
     pthread_mutex_lock(&ch->lock);
     if (s->call_id == h->call_id && h->call_id) {
         pthread_mutex_lock(&s->w->mu);
-        if (!s->done) {
-            s->done = true;
+        if (slot_finish(ch, s)) {
             s->type = h->type;
             s->body = body;
             s->len = h->body_len;
@@ -830,7 +849,7 @@ static void dispatch(struct pcomi_channel *ch, const struct pcomi_msg_header *h,
 static bool handle_message(struct pcomi_channel *ch, const struct pcomi_msg_header *h, void *body,
                            struct job **inline_job)
 {
-    atomic_store(&ch->last_recv, pcomi_now_ms());
+    note_received(ch);
     switch (h->type) {
     case PCOMI_MSG_PING: {
         struct pcomi_msg_header pong = *h;
@@ -864,7 +883,7 @@ static bool handle_message(struct pcomi_channel *ch, const struct pcomi_msg_head
  * someone to hand it its answer. Under ch->lock. */
 static void offer_role(struct pcomi_channel *ch)
 {
-    if (!ch->out_in_flight)
+    if (!atomic_load_explicit(&ch->out_waiting, memory_order_relaxed))
         return;
     for (unsigned i = 0; i < PCOMI_MAX_CALLS_IN_FLIGHT; i++) {
         struct call_slot *s = &ch->slots[i];
@@ -886,11 +905,10 @@ static void offer_role(struct pcomi_channel *ch)
 static bool take_role(struct pcomi_channel *ch)
 {
     pthread_mutex_lock(&ch->lock);
+    /* the lease was set when the call was registered or the request dispatched */
     bool take = !ch->reading && !atomic_load(&ch->dead);
-    if (take) {
+    if (take)
         ch->reading = true;
-        ch->lease_until = pcomi_now_us() + LEASE_US;
-    }
     pthread_mutex_unlock(&ch->lock);
     return take;
 }
@@ -913,46 +931,57 @@ static int body_source_read(void *ctx, void *dst, size_t n)
     return pcomi_conn_recv_body(ctx, dst, n);
 }
 
-/* The answer to mine, the call this thread waits for, arriving now: decoded while it is read, so large arrays
- * land in the caller's memory without a copy. 1 when it was, 0 when h is something else (its body unread), or a
- * negative errno (the connection broke). */
-static int answer_in_place(struct pcomi_channel *ch, const struct pcomi_msg_header *h, struct call_slot *mine)
+/* The answer to mine, the call this thread waits for, arriving now: it is this thread's to take, with no hand-off.
+ * A large one is decoded as it is read, so large arrays land in the caller's memory without a copy. 1 when h was
+ * it, 0 when h is something else (its body unread), or a negative errno (the connection broke). */
+static int take_own_answer(struct pcomi_channel *ch, const struct pcomi_msg_header *h, struct call_slot *mine)
 {
-    if (!mine || h->type != PCOMI_MSG_RESPONSE || h->body_len < DECODE_IN_PLACE_MIN || !h->call_id)
+    /* mine->call_id is written only by this thread */
+    if (!mine || !h->call_id || h->call_id != mine->call_id ||
+        (h->type != PCOMI_MSG_RESPONSE && h->type != PCOMI_MSG_FAULT))
         return 0;
-    pthread_mutex_lock(&ch->lock);
-    bool ours = mine->call_id == h->call_id;
-    pthread_mutex_unlock(&ch->lock);
-    if (!ours)
-        return 0;
-    atomic_store(&ch->last_recv, pcomi_now_ms());
-    /* RESPONSE starts with the HRESULT and 4 bytes of padding */
-    uint8_t head[8];
-    int err = pcomi_conn_recv_body(ch->conn, head, sizeof(head));
-    if (err < 0)
-        return err;
-    HRESULT hr, dhr = S_OK;
-    memcpy(&hr, head, 4);
-    struct pcomi_body_source src = {.read = body_source_read, .ctx = ch->conn};
-    size_t rest = h->body_len - sizeof(head);
-    if (FAILED(hr)) {
-        /* a failure carries no results: read and drop whatever came with it */
-        uint8_t sink[4096];
-        for (size_t k; rest && err == 0; rest -= k) {
-            k = rest < sizeof(sink) ? rest : sizeof(sink);
-            err = pcomi_conn_recv_body(ch->conn, sink, k);
-        }
+    note_received(ch);
+    void *body = NULL;
+    HRESULT hr = S_OK, dhr = S_OK;
+    bool decoded = h->type == PCOMI_MSG_RESPONSE && h->body_len >= DECODE_IN_PLACE_MIN;
+    int err;
+    if (!decoded) {
+        err = pcomi_conn_recv_rest(ch->conn, h, &body);
     } else {
-        dhr = pcomi_decode_out_from(mine->m, &src, rest, mine->frame, &ch->lim, &err);
+        /* RESPONSE starts with the HRESULT and 4 bytes of padding */
+        uint8_t head[8];
+        err = pcomi_conn_recv_body(ch->conn, head, sizeof(head));
+        if (err < 0)
+            return err;
+        memcpy(&hr, head, 4);
+        struct pcomi_body_source src = {.read = body_source_read, .ctx = ch->conn};
+        size_t rest = h->body_len - sizeof(head);
+        if (FAILED(hr)) {
+            /* a failure carries no results: read and drop whatever came with it */
+            uint8_t sink[4096];
+            for (size_t k; rest && err == 0; rest -= k) {
+                k = rest < sizeof(sink) ? rest : sizeof(sink);
+                err = pcomi_conn_recv_body(ch->conn, sink, k);
+            }
+        } else {
+            dhr = pcomi_decode_out_from(mine->m, &src, rest, mine->frame, &ch->lim, &err);
+        }
     }
+    if (err < 0 && !decoded)
+        return err;
     pthread_mutex_lock(&mine->w->mu);
-    mine->decoded = true;
-    mine->hr = hr;
-    mine->dhr = dhr;
-    mine->type = PCOMI_MSG_RESPONSE;
-    mine->len = h->body_len;
-    mine->done = true;
+    if (slot_finish(ch, mine) || decoded) {
+        /* decoded results are in the caller's memory: they count even if the channel died meanwhile */
+        mine->type = h->type;
+        mine->body = body;
+        mine->len = h->body_len;
+        mine->decoded = decoded;
+        mine->hr = hr;
+        mine->dhr = dhr;
+        body = NULL;
+    }
     pthread_mutex_unlock(&mine->w->mu);
+    free(body);
     return err < 0 ? err : 1;
 }
 
@@ -964,7 +993,7 @@ static void read_one(struct pcomi_channel *ch, struct job **inline_job, struct c
     void *body = NULL;
     int err = pcomi_conn_recv_head(ch->conn, &h, ch->lim.max_message);
     if (err == 0) {
-        err = answer_in_place(ch, &h, mine);
+        err = take_own_answer(ch, &h, mine);
         if (err == 1) {
             release_role(ch, false);
             return;
@@ -1051,7 +1080,7 @@ static HRESULT channel_new(struct pcomi_conn *conn, bool outbound, struct pcomi_
     ch->objrefs.marshal = pcomi_objref_marshal;
     ch->objrefs.unmarshal = pcomi_objref_unmarshal;
     ch->objrefs.ctx = ch;
-    atomic_init(&ch->last_recv, pcomi_now_ms());
+    ch->hk_heard = pcomi_now_ms();
     atomic_init(&ch->last_ping, 0);
     *out = ch;
     return S_OK;
@@ -1300,6 +1329,7 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
             s->len = 0;
             s->type = 0;
             ch->out_in_flight++;
+            atomic_fetch_add(&ch->out_waiting, 1);
             /* the reader thread stands aside after what it is reading now: we read our own answer */
             ch->lease_until = pcomi_now_us() + LEASE_US;
             break;
@@ -1337,7 +1367,7 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
 
     pthread_mutex_lock(&w->mu);
     if (err < 0)
-        s->done = true; /* the reader sees the shut connection and fails the rest */
+        slot_finish(ch, s); /* the reader sees the shut connection and fails the rest */
     w->may_read = true;
     unsigned slice_us = 1000;
     while (!s->done) {
@@ -1410,7 +1440,7 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
     pthread_mutex_unlock(&ch->lock);
 
     if (decoded) {
-        /* read and decoded by this thread as it arrived (answer_in_place): messages are set already */
+        /* read and decoded by this thread as it arrived (take_own_answer): messages are set already */
         if (FAILED(decode_hr))
             return decode_hr;
         if (FAILED(server_hr)) {
@@ -1578,7 +1608,12 @@ static long housekeep(void)
             flush_releases(c);
         else if (releases)
             next = 5;
-        long long heard = atomic_load(&c->last_recv), moved = pcomi_conn_last_progress(c->conn);
+        unsigned long received = atomic_load_explicit(&c->received, memory_order_relaxed);
+        if (received != c->hk_received) {
+            c->hk_received = received;
+            c->hk_heard = now; /* something came since the last look */
+        }
+        long long heard = c->hk_heard, moved = pcomi_conn_last_progress(c->conn);
         long long quiet = now - (moved > heard ? moved : heard);
         if (atomic_load(&c->dead)) {
             /* nothing to watch */
