@@ -1,6 +1,11 @@
-/* procs.c: starting, stopping and killing the server processes the remoting tests talk to. */
+/* procs.c: the transports the remoting tests run over, and starting, stopping and killing the servers they talk to. */
 #include "procs.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +20,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+const char *const transport_name[NTRANSPORTS] = {"inproc", "pipe", "unix", "tcp", "shm"};
+enum transport current_transport;
+
+static const char *only;
+
+void run_only(const char *pattern)
+{
+    only = pattern;
+}
 
 double now_s(void)
 {
@@ -24,7 +37,7 @@ double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void server_spawn(struct server *s, const char *path, const char *const *args, unsigned workers)
+void server_spawn(struct server *s, const char *path, const char *const *args, unsigned workers, unsigned listen)
 {
     memset(s, 0, sizeof(*s));
     strcpy(s->dir, "/tmp/pcom-rpc-XXXXXX");
@@ -40,9 +53,12 @@ void server_spawn(struct server *s, const char *path, const char *const *args, u
         argv[n++] = args[i];
     argv[n++] = "--workers";
     argv[n++] = w;
-    argv[n++] = s->unix_url;
-    argv[n++] = "tcp://127.0.0.1:0";
-    argv[n++] = s->shm_url;
+    if (listen & ON(UNIX))
+        argv[n++] = s->unix_url;
+    if (listen & ON(TCP))
+        argv[n++] = "tcp://127.0.0.1:0";
+    if (listen & ON(SHM))
+        argv[n++] = s->shm_url;
     argv[n] = NULL;
     int out[2];
     assert_int_equal(pipe(out), 0);
@@ -59,15 +75,20 @@ void server_spawn(struct server *s, const char *path, const char *const *args, u
     close(out[1]);
     FILE *f = fdopen(out[0], "r");
     char line[sizeof(s->tcp_url) - 8];
+    bool ready = false;
     while (fgets(line, sizeof(line), f)) {
         line[strcspn(line, "\n")] = 0;
-        if (strcmp(line, "ready") == 0)
+        if (strcmp(line, "ready") == 0) {
+            ready = true;
             break;
+        }
         if (strncmp(line, "tcp://", 6) == 0)
             snprintf(s->tcp_url, sizeof(s->tcp_url), "%s", line);
     }
     fclose(f);
-    assert_true(strncmp(s->tcp_url, "tcp://127.0.0.1:", 16) == 0);
+    assert_true(ready);
+    if (listen & ON(TCP))
+        assert_true(strncmp(s->tcp_url, "tcp://127.0.0.1:", 16) == 0);
 }
 
 int server_stop(struct server *s)
@@ -106,14 +127,182 @@ void server_kill(struct server *s)
     rmdir(s->dir);
 }
 
-int raw_connect(const struct server *srv)
+void target_start(struct target *t, enum transport tp, const char *path, const char *const *args, unsigned workers)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", srv->unix_url + 5);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    memset(t, 0, sizeof(*t));
+    t->tp = tp;
+    switch (tp) {
+    case INPROC:
+        snprintf(t->url, sizeof(t->url), "inproc:");
+        t->pid = getpid();
+        return;
+    case PIPE: {
+        /* "dir/./prog" runs what "dir/prog" does but is another URL: two pipe servers alive at once (a test that
+         * passes one's objects to the other) need two URLs, or they would share one connection and one child */
+        static unsigned serial;
+        const char *slash = strrchr(path, '/');
+        int dir_len = slash ? (int)(slash - path + 1) : 0;
+        int n = snprintf(t->url, sizeof(t->url), "pipe:%.*s", dir_len, path);
+        for (unsigned i = serial++ % 3; i > 0; i--)
+            n += snprintf(t->url + n, sizeof(t->url) - (size_t)n, "./");
+        n += snprintf(t->url + n, sizeof(t->url) - (size_t)n, "%s", path + dir_len);
+        for (int i = 0; args && args[i]; i++)
+            n += snprintf(t->url + n, sizeof(t->url) - (size_t)n, " %s", args[i]);
+        snprintf(t->url + n, sizeof(t->url) - (size_t)n, " --workers %u pipe:", workers ? workers : 4);
+        assert_true(strlen(t->url) < sizeof(t->url) - 1);
+        return;
+    }
+    case UNIX:
+    case TCP:
+    case SHM:
+        server_spawn(&t->srv, path, args, workers, ON(tp));
+        t->pid = t->srv.pid;
+        snprintf(t->url, sizeof(t->url), "%s",
+                 tp == UNIX ? t->srv.unix_url : tp == TCP ? t->srv.tcp_url : t->srv.shm_url);
+        return;
+    case NTRANSPORTS:
+        break;
+    }
+    fail_msg("no transport %d", (int)tp);
+}
+
+bool process_gone(pid_t pid, double timeout_s)
+{
+    double t0 = now_s();
+    for (;;) {
+        if (kill(pid, 0) < 0 && errno == ESRCH)
+            return true;
+        if (now_s() - t0 >= timeout_s)
+            return false;
+        usleep(10000);
+    }
+}
+
+int target_stop(struct target *t)
+{
+    switch (t->tp) {
+    case INPROC:
+        return 0;
+    case PIPE:
+        return t->pid <= 0 || process_gone(t->pid, 3.0) ? 0 : -1;
+    default:
+        return server_stop(&t->srv);
+    }
+}
+
+void target_kill(struct target *t)
+{
+    switch (t->tp) {
+    case INPROC:
+        fail_msg("an in-process object has no process of its own to kill");
+        break;
+    case PIPE:
+        assert_true(t->pid > 0);
+        assert_int_equal(kill(t->pid, SIGKILL), 0);
+        break;
+    default:
+        server_kill(&t->srv);
+        break;
+    }
+}
+
+static int status_of(int code, int status)
+{
+    return code == CLD_EXITED ? status : 128 + status;
+}
+
+int target_exit_status(struct target *t)
+{
+    if (t->tp == PIPE) {
+        siginfo_t si;
+        memset(&si, 0, sizeof(si));
+        assert_true(t->pid > 0);
+        assert_int_equal(waitid(P_PID, (id_t)t->pid, &si, WEXITED | WNOWAIT), 0);
+        return status_of(si.si_code, si.si_status);
+    }
+    assert_true(t->tp != INPROC);
+    int status;
+    assert_int_equal(waitpid(t->srv.pid, &status, 0), t->srv.pid);
+    t->srv.pid = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Starts the program of a pipe: URL with one end of a socketpair as its parent connection, as the runtime does. */
+static int spawn_pipe_server(const char *url, pid_t *pid)
+{
+    char copy[512], *argv[32];
+    snprintf(copy, sizeof(copy), "%s", url + 5);
+    int n = 0;
+    for (char *w = strtok(copy, " "); w && n < 31; w = strtok(NULL, " "))
+        argv[n++] = w;
+    argv[n] = NULL;
+    assert_true(n > 0);
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    *pid = fork();
+    assert_true(*pid >= 0);
+    if (*pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (sv[1] == 3)
+            fcntl(3, F_SETFD, 0);
+        else if (dup2(sv[1], 3) != 3)
+            _exit(127);
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0)
+            dup2(null, 1); /* its URL and "ready" are for a parent that waits for them; this one does not */
+        setenv("PCOM_PIPE_FD", "3", 1);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(sv[1]);
+    return sv[0];
+}
+
+int raw_connect(const struct target *t, pid_t *own)
+{
+    *own = 0;
+    if (t->tp == PIPE)
+        return spawn_pipe_server(t->url, own);
+    int fd = -1;
+    if (t->tp == UNIX) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", t->url + 5);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    } else if (t->tp == TCP) {
+        struct sockaddr_in sa = {.sin_family = AF_INET};
+        unsigned port = 0;
+        assert_int_equal(sscanf(t->url, "tcp://127.0.0.1:%u", &port), 1);
+        sa.sin_port = htons((uint16_t)port);
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    } else {
+        fail_msg("no raw stream to a %s server", transport_name[t->tp]);
+    }
     return fd;
+}
+
+int raw_close(int fd, pid_t own)
+{
+    close(fd);
+    if (own <= 0)
+        return 0;
+    double t0 = now_s();
+    int status;
+    for (;;) {
+        pid_t r = waitpid(own, &status, WNOHANG);
+        if (r == own)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (r < 0 || now_s() - t0 > 5.0)
+            break;
+        usleep(5000);
+    }
+    kill(own, SIGKILL);
+    waitpid(own, NULL, 0);
+    return -1;
 }
 
 void raw_header(uint8_t h[56], uint8_t type, uint32_t call_id, uint32_t body_len, uint16_t method,
@@ -174,4 +363,36 @@ void stop_process(pid_t pid)
         usleep(2000);
     }
     fail_msg("process %d did not stop", (int)pid);
+}
+
+int run_per_transport(const char *what, const struct conformance_test *tests, size_t n,
+                      CMFixtureFunction group_setup, CMFixtureFunction group_teardown,
+                      CMFixtureFunction test_setup, CMFixtureFunction test_teardown)
+{
+    static const enum transport each[NTRANSPORTS] = {INPROC, PIPE, UNIX, TCP, SHM};
+    struct CMUnitTest *group = calloc(n, sizeof(*group));
+    char (*names)[96] = calloc(n, sizeof(*names));
+    assert_non_null(group);
+    assert_non_null(names);
+    int rc = 0;
+    for (int k = 0; k < NTRANSPORTS; k++) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (tests[i].on & ON(each[k])) {
+                snprintf(names[m], sizeof(names[m]), "%s@%s", tests[i].name, transport_name[each[k]]);
+                if (only && fnmatch(only, names[m], 0) != 0)
+                    continue;
+                group[m] = (struct CMUnitTest){names[m], tests[i].fn, test_setup, test_teardown, (void *)&each[k]};
+                m++;
+            }
+        if (!m)
+            continue;
+        char name[128];
+        snprintf(name, sizeof(name), "%s over %s", what, transport_name[each[k]]);
+        current_transport = each[k];
+        rc |= _cmocka_run_group_tests(name, group, m, group_setup, group_teardown);
+    }
+    free(names);
+    free(group);
+    return rc;
 }

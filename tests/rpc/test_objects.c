@@ -1,5 +1,7 @@
-/* test_objects.c: interface pointers between real processes: callbacks, identity, reference counts seen from the
- * exporter, reentrant chains, third-party references, references as text, and peers that die or freeze. */
+/* test_objects.c: interface pointers between real processes over every transport, and in process: callbacks,
+ * identity, reference counts seen from the exporter, reentrant chains, third-party references, references as text,
+ * and peers that die, freeze or forge. Each test is written once and run over each transport it applies to (the
+ * tables in main). */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,6 +23,8 @@
 #include "procs.h"
 
 static const char *server_path; /* the objtest_server binary */
+
+#define TP (*(const enum transport *)*state)
 static const char *const serve_args[] = {"serve", NULL};
 
 /* Waits up to 5 s for f(arg) to return want: releases travel in batches, a moment after the last Release. */
@@ -54,99 +58,83 @@ static size_t remote_exports(void *hub)
     return n;
 }
 
-/* ---- the group: one server with a single worker, over Unix sockets, then TCP ---- */
+/* ---- the shapes: one server with a single worker (or the hub itself, for inproc:) per transport ---- */
 
 struct group {
-    struct server srv;
-    const char *url;
+    struct target tgt;
     IHub *hub;
     long blocks_before;
 };
 
 static struct group *G;
 
-enum transport { UNIX, TCP, SHM };
+/* A hub at the target, or NULL with the reason on stderr. A pipe child is started here: learn its pid. */
+static IHub *try_open(struct target *tg)
+{
+    IHub *hub = NULL;
+    uint32_t pid = 0;
+    HRESULT hr = pcom_create_instance(&CLSID_Hub, tg->url, &IID_IHub, (void **)&hub);
+    if (SUCCEEDED(hr))
+        hr = IHub_Pid(hub, &pid);
+    if (FAILED(hr)) {
+        fprintf(stderr, "create_instance(%s): 0x%08x %s\n", tg->url, (unsigned)hr, pcom_error_message());
+        if (hub)
+            IHub_Release(hub);
+        return NULL;
+    }
+    if (tg->tp == PIPE && tg->pid == 0)
+        tg->pid = (pid_t)pid;
+    if (pid == 0 || (pid_t)pid != tg->pid) {
+        fprintf(stderr, "%s is served by pid %u, not %d\n", tg->url, pid, (int)tg->pid);
+        IHub_Release(hub);
+        return NULL;
+    }
+    return hub;
+}
 
-static int group_setup(void **state, enum transport tp)
+static IHub *open_hub(struct target *tg)
+{
+    IHub *hub = try_open(tg);
+    assert_non_null(hub);
+    return hub;
+}
+
+/* What a count of exports is expected to be: in process nothing crosses a connection, so nothing is exported. */
+static size_t exported(size_t n)
+{
+    return G->tgt.tp == INPROC ? 0 : n;
+}
+
+static int group_setup(void **state)
 {
     struct group *g = calloc(1, sizeof(*g));
     /* one worker: reentrant chains must complete on the threads already waiting in them */
-    server_spawn(&g->srv, server_path, serve_args, 1);
-    g->url = tp == TCP ? g->srv.tcp_url : tp == SHM ? g->srv.shm_url : g->srv.unix_url;
-    HRESULT hr = pcom_create_instance(&CLSID_Hub, g->url, &IID_IHub, (void **)&g->hub);
-    if (FAILED(hr)) {
-        fprintf(stderr, "create_instance(%s): 0x%08x %s\n", g->url, (unsigned)hr, pcom_error_message());
-        return -1;
-    }
-    G = g;
-    *state = g;
-    return 0;
-}
-
-static int setup_unix(void **state)
-{
-    return group_setup(state, UNIX);
-}
-
-static int setup_tcp(void **state)
-{
-    return group_setup(state, TCP);
-}
-
-static int setup_shm(void **state)
-{
-    return group_setup(state, SHM);
-}
-
-/* A hub in a server this process starts as its child on a pipe pair (pipe:), which the last Release stops. */
-static char pipe_url[1024];
-
-static int setup_pipe(void **state)
-{
-    struct group *g = calloc(1, sizeof(*g));
-    snprintf(pipe_url, sizeof(pipe_url), "pipe:%s serve --workers 1 pipe:", server_path);
-    g->url = pipe_url;
-    uint32_t pid = 0;
-    HRESULT hr = pcom_create_instance(&CLSID_Hub, g->url, &IID_IHub, (void **)&g->hub);
-    if (SUCCEEDED(hr))
-        hr = IHub_Pid(g->hub, &pid);
-    if (FAILED(hr) || pid == 0 || pid == (uint32_t)getpid()) {
-        fprintf(stderr, "create_instance(%s): 0x%08x %s\n", g->url, (unsigned)hr, pcom_error_message());
+    target_start(&g->tgt, current_transport, server_path, serve_args, 1);
+    g->hub = try_open(&g->tgt);
+    if (!g->hub) {
+        if (g->tgt.tp != INPROC && g->tgt.tp != PIPE)
+            server_kill(&g->tgt.srv);
         free(g);
         return -1;
     }
-    g->srv.pid = (pid_t)pid;
     G = g;
     *state = g;
     return 0;
 }
 
-static int pipe_teardown(void **state)
-{
-    struct group *g = *state;
-    pid_t pid = g->srv.pid;
-    IHub_Release(g->hub);
-    double t0 = now_s();
-    bool gone = false;
-    while (!gone && now_s() - t0 < 3.0) {
-        gone = kill(pid, 0) < 0 && errno == ESRCH; /* stopped at the end of its pipe, and reaped */
-        usleep(10000);
-    }
-    free(g);
-    if (!gone)
-        fprintf(stderr, "the pipe server %d is still there after the last Release\n", (int)pid);
-    return gone ? 0 : -1;
-}
-
+/* A server exits 0 only when everything it exported was released; the last Release stops a pipe child. */
 static int group_teardown(void **state)
 {
     struct group *g = *state;
     IHub_Release(g->hub);
-    int rc = server_stop(&g->srv);
+    int rc = target_stop(&g->tgt);
+    long objects = objtest_live();
     free(g);
     if (rc != 0)
-        fprintf(stderr, "objtest_server exited with %d\n", rc);
-    return rc == 0 ? 0 : -1;
+        fprintf(stderr, "objtest server exit status %d (3: objects left; -1: a file left, or a pipe child alive)\n", rc);
+    if (objects)
+        fprintf(stderr, "%ld objects left in the test\n", objects);
+    return rc == 0 && objects == 0 ? 0 : -1;
 }
 
 static int test_setup(void **state)
@@ -156,14 +144,14 @@ static int test_setup(void **state)
     return 0;
 }
 
-/* Every test leaves nothing exported, nothing of ours alive, no block allocated. */
+/* Every test leaves nothing exported, nothing of ours alive (but the hub, in process), no block allocated. */
 static int test_teardown(void **state)
 {
     (void)state;
     assert_int_equal(IHub_DropAll(G->hub), S_OK);
     assert_true(eventually(local_exports, NULL, 0));
-    assert_true(eventually(remote_exports, G->hub, 1));
-    assert_int_equal(objtest_live(), 0);
+    assert_true(eventually(remote_exports, G->hub, exported(1)));
+    assert_int_equal(objtest_live(), G->tgt.tp == INPROC ? 1 : 0);
     assert_int_equal(pcom_alloc_live_blocks(), G->blocks_before);
     return 0;
 }
@@ -173,7 +161,7 @@ static void callbacks(void **state)
     (void)state;
     ISink *sink = sink_new();
     assert_int_equal(IHub_Subscribe(G->hub, sink), S_OK);
-    assert_int_equal(pcom_server_live_objects(NULL), 1); /* the sink is exported, held by the server */
+    assert_int_equal(pcom_server_live_objects(NULL), exported(1)); /* the sink is exported, held by the server */
     int32_t delivered, failed, err;
     for (int i = 1; i <= 10; i++) {
         assert_int_equal(IHub_Publish(G->hub, i, &delivered, &failed, &err), S_OK);
@@ -183,7 +171,7 @@ static void callbacks(void **state)
     assert_int_equal(sink_total(sink), 55); /* the calls ran here, in the subscriber */
     /* subscribing twice is two references to one export */
     assert_int_equal(IHub_Subscribe(G->hub, sink), S_OK);
-    assert_int_equal(pcom_server_live_objects(NULL), 1);
+    assert_int_equal(pcom_server_live_objects(NULL), exported(1));
     assert_int_equal(IHub_Publish(G->hub, 1, &delivered, &failed, &err), S_OK);
     assert_int_equal(delivered, 2);
     assert_int_equal(IHub_DropAll(G->hub), S_OK);
@@ -271,16 +259,16 @@ static void reference_counts(void **state)
     IHub *hubs[10];
     for (int i = 0; i < 10; i++)
         assert_int_equal(IHub_NewHub(G->hub, &hubs[i]), S_OK);
-    assert_int_equal(remote_exports(G->hub), 11);
+    assert_int_equal(remote_exports(G->hub), exported(11));
     /* AddRef and Release on a proxy stay here */
     for (int i = 0; i < 10; i++) {
         IHub_AddRef(hubs[i]);
         IHub_Release(hubs[i]);
     }
-    assert_int_equal(remote_exports(G->hub), 11);
+    assert_int_equal(remote_exports(G->hub), exported(11));
     for (int i = 0; i < 10; i++)
         IHub_Release(hubs[i]);
-    assert_true(eventually(remote_exports, G->hub, 1));
+    assert_true(eventually(remote_exports, G->hub, exported(1)));
 
     /* the same both ways: our objects the server holds */
     ISink *sinks[5];
@@ -288,7 +276,7 @@ static void reference_counts(void **state)
         sinks[i] = sink_new();
         assert_int_equal(IHub_Subscribe(G->hub, sinks[i]), S_OK);
     }
-    assert_int_equal(pcom_server_live_objects(NULL), 5);
+    assert_int_equal(pcom_server_live_objects(NULL), exported(5));
     assert_int_equal(IHub_DropAll(G->hub), S_OK);
     assert_true(eventually(local_exports, NULL, 0));
     for (int i = 0; i < 5; i++) {
@@ -363,16 +351,23 @@ static void text_references(void **state)
     assert_int_equal(pcom_unmarshal_interface(text, &IID_IHub, (void **)&again), S_OK);
     assert_ptr_equal(again, G->hub);
     IHub_Release(again);
-    /* another process reaches the server with it, as often as it likes */
+    /* another process reaches the server with it, as often as it likes (this test process listens nowhere, so
+     * nobody else can reach its in-process hub) */
     uint32_t server_pid = 0;
     assert_int_equal(IHub_Pid(G->hub, &server_pid), S_OK);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 2 && G->tgt.tp != INPROC; i++) {
         char cmd[8192], line[64] = "", want[64];
         snprintf(cmd, sizeof(cmd), "'%s' call '%s'", server_path, text);
         FILE *p = popen(cmd, "r");
         assert_non_null(p);
         assert_non_null(fgets(line, sizeof(line), p));
-        assert_int_equal(pclose(p), 0);
+        int rc = pclose(p);
+        if (G->tgt.tp == PIPE) { /* a pipe server listens nowhere: the text names no way to it for others */
+            assert_string_equal(line, "error RPC_E_DISCONNECTED\n");
+            assert_true(rc != 0);
+            continue;
+        }
+        assert_int_equal(rc, 0);
         snprintf(want, sizeof(want), "pid %u\n", server_pid);
         assert_string_equal(line, want);
     }
@@ -434,16 +429,16 @@ static pid_t spawn_subscriber(const char *text)
 }
 
 /* The publisher calls a subscriber that was SIGKILLed (fails at once) or SIGSTOPped (found dead by keepalive);
- * either way what the subscriber held in the server is released, and the other subscriber is still served. */
-static void dead_subscriber(bool freeze)
+ * either way what the subscriber held in the server is released, and the other subscriber is still served. The
+ * server listens on the transport under test only, so the subscriber reaches it over that transport. */
+static void dead_subscriber(enum transport tp, bool freeze)
 {
     if (freeze)
         setenv("OBJTEST_KEEPALIVE", "100,600", 1);
-    struct server srv;
-    server_spawn(&srv, server_path, serve_args, 2);
+    struct target tg;
+    target_start(&tg, tp, server_path, serve_args, 2);
     unsetenv("OBJTEST_KEEPALIVE");
-    IHub *hub;
-    assert_int_equal(pcom_create_instance(&CLSID_Hub, srv.unix_url, &IID_IHub, (void **)&hub), S_OK);
+    IHub *hub = open_hub(&tg);
     char *text = NULL;
     assert_int_equal(pcom_marshal_interface(&IID_IHub, hub, &text), S_OK);
     pid_t sub = spawn_subscriber(text);
@@ -482,67 +477,53 @@ static void dead_subscriber(bool freeze)
     assert_true(eventually(local_exports, NULL, 0));
     IHub_Release(hub);
     ISink_Release(mine);
-    assert_int_equal(server_stop(&srv), 0);
+    assert_int_equal(target_stop(&tg), 0);
 }
 
 static void subscriber_killed(void **state)
 {
-    (void)state;
-    dead_subscriber(false);
+    dead_subscriber(TP, false);
 }
 
 static void subscriber_frozen(void **state)
 {
-    (void)state;
-    dead_subscriber(true);
+    dead_subscriber(TP, true);
 }
 
-static void frozen_server_at(bool shm)
+/* A server that stops answering (SIGSTOP) is found dead by keepalive: the pending call fails, and so do later
+ * ones, without waiting for the transport or the kernel. */
+static void frozen_server(void **state)
 {
+    assert_int_equal(pcom_set_keepalive(5, 100), E_INVALIDARG);
+    assert_int_equal(pcom_set_keepalive(100, 100), E_INVALIDARG);
     assert_int_equal(pcom_set_keepalive(100, 600), S_OK);
-    struct server srv;
-    server_spawn(&srv, server_path, serve_args, 2);
-    IHub *hub;
-    assert_int_equal(pcom_create_instance(&CLSID_Hub, shm ? srv.shm_url : srv.tcp_url, &IID_IHub, (void **)&hub),
-                     S_OK);
+    struct target tg;
+    target_start(&tg, TP, server_path, serve_args, 2);
+    IHub *hub = open_hub(&tg);
     uint32_t pid;
-    assert_int_equal(IHub_Pid(hub, &pid), S_OK);
-    stop_process(srv.pid);
+    stop_process(tg.pid);
     double t0 = now_s();
     assert_int_equal(IHub_Pid(hub, &pid), RPC_E_DISCONNECTED);
     double took = now_s() - t0;
     assert_true(took >= 0.3);
     assert_true(took < 3.0);
     assert_int_equal(IHub_Pid(hub, &pid), RPC_E_DISCONNECTED);
+    kill(tg.pid, SIGCONT);
+    target_kill(&tg); /* before the last Release: a pipe child is reaped then, and a stopped one would be waited for */
     IHub_Release(hub);
-    kill(srv.pid, SIGCONT);
-    server_kill(&srv);
+    assert_int_equal(target_stop(&tg), 0);
     assert_int_equal(pcom_set_keepalive(5000, 20000), S_OK);
 }
 
-/* A server that stops answering (SIGSTOP) is found dead by keepalive: the pending call fails, and so do later
- * ones, without waiting for TCP or the kernel; over a socket and over shared memory. */
-static void frozen_server(void **state)
-{
-    (void)state;
-    frozen_server_at(false);
-    frozen_server_at(true);
-    assert_int_equal(pcom_set_keepalive(5, 100), E_INVALIDARG);
-    assert_int_equal(pcom_set_keepalive(100, 100), E_INVALIDARG);
-}
-
+/* We hand A a reference to B's hub: A connects to B itself, over the transport under test (each server listens
+ * on it only), and hands the reference back; ours does not depend on A. */
 static void third_party_reference(void **state)
 {
-    (void)state;
-    struct server a, b;
-    server_spawn(&a, server_path, serve_args, 2);
-    server_spawn(&b, server_path, serve_args, 2);
-    IHub *hub_a, *hub_b, *probe_b;
-    assert_int_equal(pcom_create_instance(&CLSID_Hub, a.unix_url, &IID_IHub, (void **)&hub_a), S_OK);
-    assert_int_equal(pcom_create_instance(&CLSID_Hub, b.shm_url, &IID_IHub, (void **)&hub_b), S_OK);
-    assert_int_equal(pcom_create_instance(&CLSID_Hub, b.unix_url, &IID_IHub, (void **)&probe_b), S_OK);
-    uint32_t pid_b = 0, pid = 0;
-    assert_int_equal(IHub_Pid(hub_b, &pid_b), S_OK);
+    struct target a, b;
+    target_start(&a, TP, server_path, serve_args, 2);
+    target_start(&b, TP, server_path, serve_args, 2);
+    IHub *hub_a = open_hub(&a), *hub_b = open_hub(&b), *probe_b = open_hub(&b);
+    uint32_t pid = 0;
     /* A gets a reference to B's hub from us: A connects to B and claims its own */
     assert_int_equal(IHub_Keep(hub_a, (IUnknown *)hub_b), S_OK);
     IHub_Release(hub_b);
@@ -550,39 +531,36 @@ static void third_party_reference(void **state)
     IHub *x = NULL;
     assert_int_equal(IHub_Kept(hub_a, &IID_IHub, (void **)&x), S_OK);
     assert_int_equal(IHub_Pid(x, &pid), S_OK);
-    assert_int_equal(pid, pid_b);
+    assert_int_equal(pid, (uint32_t)b.pid);
     /* the broker exits without releasing anything; our reference does not depend on it */
     assert_int_equal(IHub_Exit(hub_a), RPC_E_DISCONNECTED);
-    waitpid(a.pid, NULL, 0);
-    a.pid = 0;
-    server_kill(&a);
+    assert_int_equal(target_exit_status(&a), 0);
+    target_kill(&a);
     pid = 0;
     assert_int_equal(IHub_Pid(x, &pid), S_OK);
-    assert_int_equal(pid, pid_b);
+    assert_int_equal(pid, (uint32_t)b.pid);
     /* B counted: the probe, and x (A's reference went with A) */
     assert_true(eventually(remote_exports, probe_b, 2));
     IHub_Release(x);
     assert_true(eventually(remote_exports, probe_b, 1));
     IHub_Release(hub_a);
     IHub_Release(probe_b);
-    assert_int_equal(server_stop(&b), 0);
+    assert_int_equal(target_stop(&b), 0);
 }
 
 /* A chain through three processes and three connections: we call A, A calls B, B calls back an object of ours
  * over B's connection while our thread waits for A's answer on another. The call must reach the waiting thread
- * (its logical thread), with one worker in each server. */
+ * (its logical thread), with one worker in each server. Over pipe, B listens nowhere: A's reference to B's hub is
+ * a proxy of ours, and A's calls to B pass through this process. */
 static void chain_across_connections(void **state)
 {
-    (void)state;
-    struct server a, b;
-    server_spawn(&a, server_path, serve_args, 1);
-    server_spawn(&b, server_path, serve_args, 1);
-    IHub *hub_a, *hub_b;
-    assert_int_equal(pcom_create_instance(&CLSID_Hub, a.unix_url, &IID_IHub, (void **)&hub_a), S_OK);
-    assert_int_equal(pcom_create_instance(&CLSID_Hub, b.tcp_url, &IID_IHub, (void **)&hub_b), S_OK);
+    struct target a, b;
+    target_start(&a, TP, server_path, serve_args, 1);
+    target_start(&b, TP, server_path, serve_args, 1);
+    IHub *hub_a = open_hub(&a), *hub_b = open_hub(&b);
     IChain *local = chain_new();
     assert_int_equal(IHub_Keep(hub_b, (IUnknown *)local), S_OK); /* B holds our chain, over our connection to B */
-    assert_int_equal(IHub_Keep(hub_a, (IUnknown *)hub_b), S_OK); /* A holds B's hub, over its own connection */
+    assert_int_equal(IHub_Keep(hub_a, (IUnknown *)hub_b), S_OK); /* A holds B's hub */
     int32_t depth = -1;
     double t0 = now_s();
     assert_int_equal(IHub_CallKept(hub_a, 6, &depth), S_OK);
@@ -594,21 +572,19 @@ static void chain_across_connections(void **state)
     IHub_Release(hub_b);
     IChain_Release(local);
     assert_true(eventually(local_exports, NULL, 0));
-    assert_int_equal(server_stop(&a), 0);
-    assert_int_equal(server_stop(&b), 0);
+    assert_int_equal(target_stop(&a), 0);
+    assert_int_equal(target_stop(&b), 0);
 }
 
 /* A message that is never sent (over the size limit) exported its objects while it was marshaled: those references
  * go back at once, or the objects would stay alive for a peer that never heard of them. */
 static void unsent_message_gives_back(void **state)
 {
-    (void)state;
-    struct server srv;
-    server_spawn(&srv, server_path, serve_args, 2);
+    struct target tg;
+    target_start(&tg, TP, server_path, serve_args, 2);
     struct pcom_client_limits small = {.max_message = 4096};
     assert_int_equal(pcom_set_client_limits(&small), S_OK);
-    IHub *hub;
-    assert_int_equal(pcom_create_instance(&CLSID_Hub, srv.unix_url, &IID_IHub, (void **)&hub), S_OK);
+    IHub *hub = open_hub(&tg);
     struct pcom_client_limits defaults = {0};
     assert_int_equal(pcom_set_client_limits(&defaults), S_OK);
     ISink *sink = sink_new();
@@ -626,40 +602,50 @@ static void unsent_message_gives_back(void **state)
     assert_true(eventually(refs_of_sink, sink, 1));
     IHub_Release(hub);
     ISink_Release(sink);
-    assert_int_equal(server_stop(&srv), 0);
+    assert_int_equal(target_stop(&tg), 0);
 }
 
-/* Object ids that were never handed to a connection reach nothing there, and change no count. */
+/* Object ids that were never handed to a connection reach nothing there, and change no count. A text reference
+ * changed by one digit needs a server others can reach (not pipe); the forged messages need a raw stream (not shm,
+ * whose hostile input tests/unit/test_shm.c sends). Over pipe each raw stream has a server of its own, which never
+ * saw our hub: its clean exit says the forged and broken references changed nothing there. */
 static void forged_and_stale_ids(void **state)
 {
-    (void)state;
-    struct server srv;
-    server_spawn(&srv, server_path, serve_args, 2);
-    IHub *hub;
-    assert_int_equal(pcom_create_instance(&CLSID_Hub, srv.unix_url, &IID_IHub, (void **)&hub), S_OK);
-    /* the object id of our hub, out of its text form (bytes 24-39 of the reference) */
-    char *text;
-    assert_int_equal(pcom_marshal_interface(&IID_IHub, hub, &text), S_OK);
+    struct target tg;
+    target_start(&tg, TP, server_path, serve_args, 2);
+    IHub *hub = open_hub(&tg);
     uint8_t oid[16];
-    for (int i = 0; i < 16; i++) {
-        unsigned v;
-        assert_int_equal(sscanf(text + 8 + 2 * (24 + i), "%2x", &v), 1);
-        oid[i] = (uint8_t)v;
+    memset(oid, 0x42, sizeof(oid));
+    if (TP != PIPE) {
+        /* the object id of our hub, out of its text form (bytes 24-39 of the reference) */
+        char *text;
+        assert_int_equal(pcom_marshal_interface(&IID_IHub, hub, &text), S_OK);
+        for (int i = 0; i < 16; i++) {
+            unsigned v;
+            assert_int_equal(sscanf(text + 8 + 2 * (24 + i), "%2x", &v), 1);
+            oid[i] = (uint8_t)v;
+        }
+        /* a token changed by one digit claims nothing */
+        char *bad = strdup(text);
+        bad[8 + 2 * 56] = bad[8 + 2 * 56] == '0' ? '1' : '0';
+        IHub *x = (IHub *)1;
+        assert_int_equal(pcom_unmarshal_interface(bad, &IID_IHub, (void **)&x), RPC_E_DISCONNECTED);
+        assert_null(x);
+        free(bad);
+        assert_int_equal(pcom_release_marshal_data(text), S_OK);
+        pcom_free(text);
+        assert_int_equal(remote_exports(hub), 1);
     }
-    /* a token changed by one digit claims nothing */
-    char *bad = strdup(text);
-    bad[8 + 2 * 56] = bad[8 + 2 * 56] == '0' ? '1' : '0';
-    IHub *x = (IHub *)1;
-    assert_int_equal(pcom_unmarshal_interface(bad, &IID_IHub, (void **)&x), RPC_E_DISCONNECTED);
-    assert_null(x);
-    free(bad);
-    assert_int_equal(pcom_release_marshal_data(text), S_OK);
-    pcom_free(text);
-    assert_int_equal(remote_exports(hub), 1);
+    if (!(ON(TP) & RAW_STREAM)) {
+        IHub_Release(hub);
+        assert_int_equal(target_stop(&tg), 0);
+        return;
+    }
 
     /* another connection, which was never given the hub: calls on it and Releases of it fail, and change
      * nothing */
-    int fd = raw_connect(&srv);
+    pid_t own;
+    int fd = raw_connect(&tg, &own);
     uint8_t h[56], reply[4096];
     raw_header(h, 1, 7, 0, 17 /* IHub::Pid */, oid, &IID_IHub);
     assert_int_equal(write(fd, h, 56), 56);
@@ -694,10 +680,10 @@ static void forged_and_stale_ids(void **state)
     assert_true(n >= 56 + 8);
     memcpy(&hr, reply + 56, 4);
     assert_int_equal(hr, RPC_E_DISCONNECTED);
-    close(fd);
+    assert_int_equal(raw_close(fd, own), 0);
 
     /* a connection of its own, given a hub by CreateInstance, then sent broken object references */
-    fd = raw_connect(&srv);
+    fd = raw_connect(&tg, &own);
     uint8_t create[32];
     memcpy(create, &CLSID_Hub, 16);
     memcpy(create + 16, &IID_IHub, 16);
@@ -712,7 +698,8 @@ static void forged_and_stale_ids(void **state)
     uint8_t exporter[16], held[16];
     memcpy(exporter, reply + 56 + 12 + 8, 16);
     memcpy(held, reply + 56 + 12 + 24, 16);
-    assert_int_equal(remote_exports(hub), 2);
+    if (!own) /* the raw stream shares our hub's server */
+        assert_int_equal(remote_exports(hub), 2);
     struct {
         const char *what;
         uint32_t len;        /* the length the body claims */
@@ -749,53 +736,56 @@ static void forged_and_stale_ids(void **state)
         if (!FAILED(hr))
             fail_msg("accepted %s", cases[i].what);
     }
-    close(fd);
-    /* the connection's hub went with it; ours is untouched */
+    /* the connection's hub goes with it (a server of its own exits 0 only when it did); ours is untouched */
+    assert_int_equal(raw_close(fd, own), 0);
     assert_true(eventually(remote_exports, hub, 1));
     uint32_t pid;
     assert_int_equal(IHub_Pid(hub, &pid), S_OK);
     assert_int_equal(remote_exports(hub), 1);
     IHub_Release(hub);
-    assert_int_equal(server_stop(&srv), 0);
+    assert_int_equal(target_stop(&tg), 0);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s OBJTEST_SERVER\n", argv[0]);
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: %s OBJTEST_SERVER [TEST@TRANSPORT pattern]\n", argv[0]);
         return 2;
     }
     server_path = argv[1];
+    run_only(argv[2]);
     signal(SIGPIPE, SIG_IGN);
-    const struct CMUnitTest shapes[] = {
-        cmocka_unit_test_setup_teardown(callbacks, test_setup, test_teardown),
-        cmocka_unit_test_setup_teardown(identity, test_setup, test_teardown),
-        cmocka_unit_test_setup_teardown(reference_counts, test_setup, test_teardown),
-        cmocka_unit_test_setup_teardown(in_out_struct_array, test_setup, test_teardown),
-        cmocka_unit_test_setup_teardown(reentrant_chain, test_setup, test_teardown),
-        cmocka_unit_test_setup_teardown(text_references, test_setup, test_teardown),
+    /* inproc: gives the hub itself, from this factory */
+    if (FAILED(pcom_register_class(&CLSID_Hub, &objtest_hub_factory)))
+        return 1;
+    const struct conformance_test shapes[] = {
+        {"callbacks", callbacks, EVERYWHERE},
+        {"identity", identity, EVERYWHERE},
+        {"reference_counts", reference_counts, EVERYWHERE},
+        {"in_out_struct_array", in_out_struct_array, EVERYWHERE},
+        {"reentrant_chain", reentrant_chain, EVERYWHERE},
+        /* runtime bug: over pipe the text of the hub's proxy is made, but neither unmarshaled here
+         * (RPC_E_DISCONNECTED, "the object's process has no endpoint") nor released (the same), though this process
+         * has a live connection to the hub's process; the export stays until the server exits (status 3). Add
+         * ON(PIPE) once fixed. */
+        {"text_references", text_references, EVERYWHERE & ~ON(PIPE)},
     };
-    /* a pipe server has no address others could reach: references as text do not apply */
-    const struct CMUnitTest pipe_shapes[] = {
-        cmocka_unit_test_setup_teardown(callbacks, test_setup, test_teardown),
-        cmocka_unit_test_setup_teardown(identity, test_setup, test_teardown),
-        cmocka_unit_test_setup_teardown(reference_counts, test_setup, test_teardown),
-        cmocka_unit_test_setup_teardown(in_out_struct_array, test_setup, test_teardown),
-        cmocka_unit_test_setup_teardown(reentrant_chain, test_setup, test_teardown),
+    /* None applies in process: there is no peer to kill, freeze or forge for. A pipe server listens nowhere, so no
+     * other process can subscribe to its hub or be handed a reference to it: the subscriber and third-party
+     * tests need an address (the pipe case of a third party, a proxy passed on, is chain_across_connections'). */
+    const struct conformance_test failures[] = {
+        {"subscriber_killed", subscriber_killed, ON(UNIX) | ON(TCP) | ON(SHM)},
+        {"subscriber_frozen", subscriber_frozen, ON(UNIX) | ON(TCP) | ON(SHM)},
+        {"frozen_server", frozen_server, REMOTE},
+        {"third_party_reference", third_party_reference, ON(UNIX) | ON(TCP) | ON(SHM)},
+        {"chain_across_connections", chain_across_connections, REMOTE},
+        {"unsent_message_gives_back", unsent_message_gives_back, REMOTE},
+        {"forged_and_stale_ids", forged_and_stale_ids, REMOTE},
     };
-    const struct CMUnitTest failures[] = {
-        cmocka_unit_test(subscriber_killed),
-        cmocka_unit_test(subscriber_frozen),
-        cmocka_unit_test(frozen_server),
-        cmocka_unit_test(third_party_reference),
-        cmocka_unit_test(chain_across_connections),
-        cmocka_unit_test(unsent_message_gives_back),
-        cmocka_unit_test(forged_and_stale_ids),
-    };
-    int rc = cmocka_run_group_tests_name("objects over unix", shapes, setup_unix, group_teardown);
-    rc |= cmocka_run_group_tests_name("objects over tcp", shapes, setup_tcp, group_teardown);
-    rc |= cmocka_run_group_tests_name("objects over shm", shapes, setup_shm, group_teardown);
-    rc |= cmocka_run_group_tests_name("objects over pipe", pipe_shapes, setup_pipe, pipe_teardown);
-    rc |= cmocka_run_group_tests_name("objects: failures", failures, NULL, NULL);
+    int rc = run_per_transport("objects", shapes, sizeof(shapes) / sizeof(shapes[0]), group_setup, group_teardown,
+                               test_setup, test_teardown);
+    rc |= run_per_transport("objects: failures", failures, sizeof(failures) / sizeof(failures[0]), NULL, NULL, NULL,
+                            NULL);
+    pcom_revoke_class(&CLSID_Hub);
     return rc;
 }
