@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -1188,10 +1189,16 @@ static HRESULT channel_connect(const char *url, struct pcomi_channel **out)
 
 /* A use of the open outbound channel to url. Under channels_lock, which keeps every listed channel's memory: a
  * channel leaves the list before it is freed, and a channel with uses has references. */
-static struct pcomi_channel *find_outbound(const char *url, const struct pcomi_channel *skip)
+/* An open connection this process made: to url, or (url NULL) to a server it started itself over a pipe whose
+ * exporter id is exporter. Under channels_lock. */
+static struct pcomi_channel *find_outbound(const char *url, const struct pcomi_channel *skip,
+                                           const pcomi_oid *exporter)
 {
     for (struct pcomi_channel *c = all_channels; c; c = c->next) {
-        if (c == skip || !c->outbound || atomic_load(&c->dead) || strcmp(c->name, url) != 0)
+        if (c == skip || !c->outbound || atomic_load(&c->dead))
+            continue;
+        if (url ? strcmp(c->name, url) != 0
+                : strncasecmp(c->name, "pipe:", 5) != 0 || memcmp(c->peer.exporter.b, exporter->b, 16) != 0)
             continue;
         pthread_mutex_lock(&c->lock);
         bool open = c->uses > 0;
@@ -1209,7 +1216,7 @@ static struct pcomi_channel *find_outbound(const char *url, const struct pcomi_c
 HRESULT pcomi_channel_get(const char *url, struct pcomi_channel **out)
 {
     pthread_mutex_lock(&channels_lock);
-    struct pcomi_channel *ch = find_outbound(url, NULL);
+    struct pcomi_channel *ch = find_outbound(url, NULL, NULL);
     pthread_mutex_unlock(&channels_lock);
     if (ch) {
         *out = ch;
@@ -1219,7 +1226,7 @@ HRESULT pcomi_channel_get(const char *url, struct pcomi_channel **out)
     if (FAILED(hr))
         return hr;
     pthread_mutex_lock(&channels_lock);
-    struct pcomi_channel *other = find_outbound(url, ch);
+    struct pcomi_channel *other = find_outbound(url, ch, NULL);
     pthread_mutex_unlock(&channels_lock);
     if (other) {
         /* another thread connected to the same URL meanwhile: one connection per URL, keep theirs */
@@ -1234,6 +1241,14 @@ HRESULT pcomi_channel_find_exporter(const pcomi_oid *exporter, const struct pcom
                                     struct pcomi_channel **out)
 {
     if (where->nendpoints == 0) {
+        /* no address: reachable only if it is a server this process started over a pipe */
+        pthread_mutex_lock(&channels_lock);
+        struct pcomi_channel *child = find_outbound(NULL, NULL, exporter);
+        pthread_mutex_unlock(&channels_lock);
+        if (child) {
+            *out = child;
+            return S_OK;
+        }
         pcom_set_error_message("the object's process has no endpoint to connect to");
         return RPC_E_DISCONNECTED;
     }
@@ -1241,7 +1256,7 @@ HRESULT pcomi_channel_find_exporter(const pcomi_oid *exporter, const struct pcom
     pthread_mutex_lock(&channels_lock);
     struct pcomi_channel *ch = NULL;
     for (unsigned i = 0; i < where->nendpoints && !ch; i++) {
-        ch = find_outbound(where->endpoints[i], NULL);
+        ch = find_outbound(where->endpoints[i], NULL, NULL);
         if (ch && memcmp(ch->peer.exporter.b, exporter->b, 16) != 0) {
             pthread_mutex_unlock(&channels_lock);
             pcomi_channel_put(ch);

@@ -618,12 +618,8 @@ HRESULT pcomi_sys_create_instance(void *conn, void *frame)
     }
     IClassFactory *factory;
     HRESULT hr = pcomi_class_factory(f->clsid, &factory);
-    if (FAILED(hr)) {
-        char text[PCOM_GUID_STRING_LEN + 1];
-        pcom_guid_format(f->clsid, text);
-        pcom_set_error_message("class {%s} is not registered in this server", text);
+    if (FAILED(hr))
         return hr;
-    }
     /* the new object travels back as an object reference: exporting it is the reply's marshaling */
     hr = IClassFactory_CreateInstance(factory, NULL, f->iid, f->ppv);
     IClassFactory_Release(factory);

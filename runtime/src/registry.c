@@ -123,5 +123,10 @@ HRESULT pcomi_class_factory(REFCLSID clsid, IClassFactory **out)
         }
     }
     pthread_mutex_unlock(&class_lock);
+    if (FAILED(hr)) {
+        char text[PCOM_GUID_STRING_LEN + 1];
+        pcom_guid_format(clsid, text);
+        pcom_set_error_message("class {%s} is not registered in this process", text);
+    }
     return hr;
 }

@@ -17,11 +17,13 @@ struct listener {
     struct pcomi_listener *l;
     pthread_t thread;
     bool started;
+    bool parent; /* "pipe:": the one connection is to the process that started this one */
     struct pcom_server *srv;
 };
 
 struct conn_entry {
     struct pcomi_channel *ch;
+    bool parent; /* from a "pipe:" listener */
     struct conn_entry *next;
 };
 
@@ -88,11 +90,13 @@ HRESULT pcom_server_listen(struct pcom_server *s, const char *url)
                : err == -EADDRINUSE || err == -EACCES                        ? E_ACCESSDENIED
                                                                              : E_FAIL;
     }
+    bool parent = strncasecmp(url, "pipe:", 5) == 0;
     s->listeners[s->nlisteners].l = l;
     s->listeners[s->nlisteners].srv = s;
+    s->listeners[s->nlisteners].parent = parent;
     s->nlisteners++;
     /* object references this process hands out name it by its listeners */
-    if (strncasecmp(url, "pipe:", 5) != 0)
+    if (!parent)
         pcomi_exporter_add_endpoint(pcomi_listener_url(l));
     return S_OK;
 }
@@ -113,11 +117,13 @@ size_t pcom_server_live_objects(struct pcom_server *s)
 static void conn_closed(void *arg, struct pcomi_channel *ch)
 {
     struct pcom_server *s = arg;
+    bool parent = false;
     pthread_mutex_lock(&s->lock);
     for (struct conn_entry **pp = &s->conns; *pp; pp = &(*pp)->next)
         if ((*pp)->ch == ch) {
             struct conn_entry *e = *pp;
             *pp = e->next;
+            parent = e->parent;
             free(e);
             break;
         }
@@ -125,6 +131,10 @@ static void conn_closed(void *arg, struct pcomi_channel *ch)
     pthread_cond_broadcast(&s->conns_gone);
     pthread_mutex_unlock(&s->lock);
     pcomi_channel_put(ch); /* the server's use */
+    /* a server started over a pipe lives for the process that started it: however the connection ended (the
+     * parent went, or this side dropped it), there is nobody left to serve */
+    if (parent)
+        pcom_server_stop(s);
 }
 
 static void *accept_main(void *arg)
@@ -157,6 +167,7 @@ static void *accept_main(void *arg)
             continue;
         }
         s->nconns++;
+        e->parent = li->parent;
         e->next = s->conns;
         s->conns = e;
         /* the entry is found by its channel: set it before anyone can look */

@@ -240,34 +240,12 @@ struct pipe_listener {
 };
 
 static atomic_bool pipe_fd_claimed;
-static atomic_bool term_raised;
-
-/* The server's connection to its parent: when the parent goes, so does the server. server.c turns a dead connection
- * into released objects, not into an exit, so this connection raises SIGTERM, which a pcom server's handler turns
- * into pcom_server_stop. -ECANCELED is this side closing the connection (the server is stopping already) and
- * -EINVAL a receiver's mistake: neither means the parent is gone. */
-static int parent_gone_if(int rc)
-{
-    if (rc < 0 && rc != -ECANCELED && rc != -EINVAL && !atomic_exchange(&term_raised, true))
-        raise(SIGTERM);
-    return rc;
-}
-
-static int pipe_server_recv_head(struct pcomi_conn *c, struct pcomi_msg_header *h, size_t max_body)
-{
-    return parent_gone_if(pcomi_stream_recv_head(c, h, max_body));
-}
-
-static int pipe_server_recv_body(struct pcomi_conn *c, void *dst, size_t n)
-{
-    return parent_gone_if(pcomi_stream_recv_body(c, dst, n));
-}
 
 static const struct pcomi_transport pipe_server_conn = {
     .scheme = "pipe",
     .send = pcomi_stream_send,
-    .recv_head = pipe_server_recv_head,
-    .recv_body = pipe_server_recv_body,
+    .recv_head = pcomi_stream_recv_head,
+    .recv_body = pcomi_stream_recv_body,
     .shutdown = pcomi_stream_shutdown,
     .close = pcomi_stream_close,
     .set_send_timeout = pcomi_stream_set_send_timeout,

@@ -764,11 +764,7 @@ int main(int argc, char **argv)
         {"reference_counts", reference_counts, EVERYWHERE},
         {"in_out_struct_array", in_out_struct_array, EVERYWHERE},
         {"reentrant_chain", reentrant_chain, EVERYWHERE},
-        /* runtime bug: over pipe the text of the hub's proxy is made, but neither unmarshaled here
-         * (RPC_E_DISCONNECTED, "the object's process has no endpoint") nor released (the same), though this process
-         * has a live connection to the hub's process; the export stays until the server exits (status 3). Add
-         * ON(PIPE) once fixed. */
-        {"text_references", text_references, EVERYWHERE & ~ON(PIPE)},
+        {"text_references", text_references, EVERYWHERE},
     };
     /* None applies in process: there is no peer to kill, freeze or forge for. A pipe server listens nowhere, so no
      * other process can subscribe to its hub or be handed a reference to it: the subscriber and third-party
