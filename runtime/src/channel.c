@@ -41,6 +41,9 @@ struct waiter {
 };
 
 static pthread_mutex_t waiters_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Threads in waiters: incoming calls look for one only when there is one. Counted before the call that could
+ * bring them back is sent. */
+static atomic_uint nwaiters;
 static struct waiter *waiters;
 static pthread_key_t waiter_key;
 static pthread_once_t waiter_once = PTHREAD_ONCE_INIT;
@@ -107,6 +110,7 @@ static void waiter_enter(struct waiter *w)
     if (w->depth++ == 0) {
         w->next = waiters;
         waiters = w;
+        atomic_fetch_add(&nwaiters, 1);
     }
     pthread_mutex_unlock(&waiters_lock);
 }
@@ -118,6 +122,7 @@ static void waiter_leave(struct waiter *w)
         for (struct waiter **pp = &waiters; *pp; pp = &(*pp)->next)
             if (*pp == w) {
                 *pp = w->next;
+                atomic_fetch_sub(&nwaiters, 1);
                 break;
             }
     pthread_mutex_unlock(&waiters_lock);
@@ -127,7 +132,7 @@ static void waiter_leave(struct waiter *w)
 static bool waiter_take(struct job *j)
 {
     static const uint8_t none[CAUSALITY_BYTES];
-    if (memcmp(j->h.causality, none, CAUSALITY_BYTES) == 0)
+    if (!atomic_load(&nwaiters) || memcmp(j->h.causality, none, CAUSALITY_BYTES) == 0)
         return false;
     bool taken = false;
     pthread_mutex_lock(&waiters_lock);
@@ -328,15 +333,21 @@ void pcomi_channel_shutdown(struct pcomi_channel *ch)
     pthread_mutex_unlock(&ch->lock);
 }
 
+/* After a use was given back; last: it was the last one. */
+static void channel_put_last(struct pcomi_channel *ch, bool last)
+{
+    /* an outbound connection nobody uses (no proxy, no call, no object the peer holds) is closed */
+    if (last && ch->outbound)
+        pcomi_channel_shutdown(ch);
+    channel_unref(ch);
+}
+
 void pcomi_channel_put(struct pcomi_channel *ch)
 {
     pthread_mutex_lock(&ch->lock);
     bool last = --ch->uses == 0;
     pthread_mutex_unlock(&ch->lock);
-    /* an outbound connection nobody uses (no proxy, no call, no object the peer holds) is closed */
-    if (last && ch->outbound)
-        pcomi_channel_shutdown(ch);
-    channel_unref(ch);
+    channel_put_last(ch, last);
 }
 
 /* A send that fails (the peer went, or stopped reading past the send timeout) ends the channel. */
@@ -500,9 +511,11 @@ static void deliver_answer(struct pcomi_channel *ch, const struct pcomi_msg_head
 struct pcomi_pool {
     pthread_mutex_t lock;
     pthread_cond_t work, idle;
-    struct job *head, *tail;
-    unsigned busy; /* calls queued or running */
-    bool stopping;
+    struct job *head, *tail; /* under lock */
+    /* Atomic, so a worker running calls one after another needs no lock: calls queued or running; queued ones
+     * (written under lock); set once drain begins. */
+    atomic_uint busy, queued;
+    atomic_bool stopping;
     pthread_t *threads;
     unsigned nthreads;
 };
@@ -519,21 +532,23 @@ static void release_role(struct pcomi_channel *ch, bool give_up);
 
 static void pool_done(struct pcomi_pool *p)
 {
-    pthread_mutex_lock(&p->lock);
-    if (--p->busy == 0)
+    if (atomic_fetch_sub(&p->busy, 1) == 1) {
+        /* taking the lock first: a drain that saw busy > 0 is inside its wait by now */
+        pthread_mutex_lock(&p->lock);
         pthread_cond_broadcast(&p->idle);
-    pthread_mutex_unlock(&p->lock);
+        pthread_mutex_unlock(&p->lock);
+    }
 }
 
 /* A request the calling worker runs itself, counted like one it took from the queue. */
 static bool pool_take_inline(struct pcomi_pool *p)
 {
-    pthread_mutex_lock(&p->lock);
-    bool ok = !p->stopping;
-    if (ok)
-        p->busy++;
-    pthread_mutex_unlock(&p->lock);
-    return ok;
+    /* counted first, then checked: a drain either sees the count or is seen here */
+    atomic_fetch_add(&p->busy, 1);
+    if (!atomic_load(&p->stopping))
+        return true;
+    pool_done(p);
+    return false;
 }
 
 /* After answering on ch, the worker waits a moment for the connection's next request and runs it itself, as
@@ -541,9 +556,7 @@ static bool pool_take_inline(struct pcomi_pool *p)
 static void linger(struct pcomi_pool *p, struct run_ctx *rc, struct pcomi_channel *ch)
 {
     for (;;) {
-        pthread_mutex_lock(&p->lock);
-        bool idle = !p->head && !p->stopping;
-        pthread_mutex_unlock(&p->lock);
+        bool idle = !atomic_load_explicit(&p->queued, memory_order_relaxed) && !atomic_load(&p->stopping);
         if (!idle || atomic_load(&ch->dead) || !take_role(ch))
             return;
         int r = pcomi_conn_wait_readable(ch->conn, LINGER_US);
@@ -573,6 +586,7 @@ static void *pool_main(void *arg)
             p->head = j->next;
             if (!p->head)
                 p->tail = NULL;
+            atomic_fetch_sub(&p->queued, 1);
         }
         pthread_mutex_unlock(&p->lock);
         if (!j)
@@ -617,11 +631,12 @@ HRESULT pcomi_pool_create(unsigned workers, struct pcomi_pool **out)
 static bool pool_submit(struct pcomi_pool *p, struct job *j)
 {
     pthread_mutex_lock(&p->lock);
-    if (p->stopping) {
+    if (atomic_load(&p->stopping)) {
         pthread_mutex_unlock(&p->lock);
         return false;
     }
-    p->busy++;
+    atomic_fetch_add(&p->busy, 1);
+    atomic_fetch_add(&p->queued, 1);
     j->next = NULL;
     if (p->tail)
         p->tail->next = j;
@@ -636,9 +651,9 @@ static bool pool_submit(struct pcomi_pool *p, struct job *j)
 void pcomi_pool_drain(struct pcomi_pool *p)
 {
     pthread_mutex_lock(&p->lock);
-    p->stopping = true;
+    atomic_store(&p->stopping, true);
     pthread_cond_broadcast(&p->work);
-    while (p->busy && p->nthreads)
+    while (atomic_load(&p->busy) && p->nthreads)
         pthread_cond_wait(&p->idle, &p->lock);
     pthread_mutex_unlock(&p->lock);
     for (unsigned i = 0; i < p->nthreads; i++)
@@ -678,8 +693,9 @@ static void job_done(struct job *j)
     pthread_mutex_lock(&ch->lock);
     if (--ch->in_flight == 0)
         pthread_cond_broadcast(&ch->drained);
+    bool last = --ch->uses == 0;
     pthread_mutex_unlock(&ch->lock);
-    pcomi_channel_put(ch);
+    channel_put_last(ch, last);
 }
 
 static void run_call(struct run_ctx *rc, struct pcomi_channel *ch, const struct pcomi_msg_header *h, void *body)
@@ -803,30 +819,31 @@ static bool pool_take_inline(struct pcomi_pool *p);
 
 static void dispatch(struct pcomi_channel *ch, const struct pcomi_msg_header *h, void *body, struct job **inline_job)
 {
-    pthread_mutex_lock(&ch->lock);
-    bool full = ch->in_flight >= ch->max_calls;
-    if (!full)
-        ch->in_flight++;
-    pthread_mutex_unlock(&ch->lock);
-    if (full) {
-        free(body);
-        send_fault(ch, h, RPC_E_CALL_REJECTED, "too many calls in flight on this connection");
-        return;
-    }
     struct job *j = malloc(sizeof(*j));
     if (!j) {
         free(body);
         send_fault(ch, h, E_OUTOFMEMORY, "out of memory");
-        pthread_mutex_lock(&ch->lock);
-        ch->in_flight--;
-        pthread_mutex_unlock(&ch->lock);
+        return;
+    }
+    /* the call counts, and holds a use of the channel, until job_done */
+    pthread_mutex_lock(&ch->lock);
+    bool full = ch->in_flight >= ch->max_calls;
+    if (!full) {
+        ch->in_flight++;
+        ch->uses++;
+        atomic_fetch_add(&ch->refs, 1);
+    }
+    pthread_mutex_unlock(&ch->lock);
+    if (full) {
+        free(j);
+        free(body);
+        send_fault(ch, h, RPC_E_CALL_REJECTED, "too many calls in flight on this connection");
         return;
     }
     j->h = *h;
     j->body = body;
     j->next = NULL;
     j->ch = ch;
-    pcomi_channel_use(ch);
     if (waiter_take(j))
         return;
     if (inline_job && ch->pool && pool_take_inline(ch->pool)) {

@@ -1357,6 +1357,11 @@ static HRESULT decode_out(struct dec *dp, const struct pcom_method *m, void *fra
 HRESULT pcomi_decode_out(const struct pcom_method *m, const uint8_t *body, size_t len, void *frame,
                          const struct pcomi_limits *lim)
 {
+    bool results = false;
+    for (uint16_t i = 0; i < m->nparams && !results; i++)
+        results = is_out(&m->params[i]);
+    if (!results)
+        return len ? RPC_E_INVALID_DATA : S_OK; /* a method with nothing to return: the common short cut */
     struct dec d;
     dec_init(&d, body, len, lim);
     return decode_out(&d, m, frame);
