@@ -246,7 +246,7 @@ static struct timespec realtime_after_ms(long ms)
 /* How long a thread that read for itself keeps the role from the reader thread, and how long a worker that
  * answered waits for the connection's next request before going back to its pool. */
 #define LEASE_US 1000
-#define LINGER_US 200
+#define LINGER_US PCOMI_QUICK_WAIT_US
 
 HRESULT pcom_set_client_limits(const struct pcom_client_limits *limits)
 {
@@ -452,12 +452,10 @@ static bool take_hello(struct pcomi_channel *ch, const uint8_t *b, size_t len)
     return true;
 }
 
-/* Every call waiting on the channel fails, and none starts. */
-/* One thread at a time holds the read role, so a plain increment is exact. */
+/* For keepalive: only whether the count moved matters, not its order with anything else. */
 static void note_received(struct pcomi_channel *ch)
 {
-    unsigned long n = atomic_load_explicit(&ch->received, memory_order_relaxed);
-    atomic_store_explicit(&ch->received, n + 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&ch->received, 1, memory_order_relaxed);
 }
 
 /* A call's wait is over (answered, or the channel died). Under s->w->mu; false when it was over already. */
@@ -470,6 +468,7 @@ static bool slot_finish(struct pcomi_channel *ch, struct call_slot *s)
     return true;
 }
 
+/* Every call waiting on the channel fails, and none starts. */
 static void fail_all(struct pcomi_channel *ch)
 {
     pthread_mutex_lock(&ch->lock);
@@ -501,6 +500,8 @@ static void deliver_answer(struct pcomi_channel *ch, const struct pcomi_msg_head
             pthread_cond_broadcast(&s->w->cv);
         }
         pthread_mutex_unlock(&s->w->mu);
+        /* a caller answered is likely to call again: the reader thread leaves it the connection for a while */
+        ch->lease_until = pcomi_now_us() + LEASE_US;
     }
     pthread_mutex_unlock(&ch->lock);
     free(body); /* an answer nobody waits for: the caller gave up, or the peer is confused */
@@ -1214,11 +1215,11 @@ static struct pcomi_channel *find_outbound(const char *url, const struct pcomi_c
     for (struct pcomi_channel *c = all_channels; c; c = c->next) {
         if (c == skip || !c->outbound || atomic_load(&c->dead))
             continue;
-        if (url ? strcmp(c->name, url) != 0
-                : strncasecmp(c->name, "pipe:", 5) != 0 || memcmp(c->peer.exporter.b, exporter->b, 16) != 0)
+        if (url ? strcmp(c->name, url) != 0 : strncasecmp(c->name, "pipe:", 5) != 0)
             continue;
         pthread_mutex_lock(&c->lock);
-        bool open = c->uses > 0;
+        /* the peer's id is known once it greeted */
+        bool open = c->uses > 0 && (url || (c->hello_seen && memcmp(c->peer.exporter.b, exporter->b, 16) == 0));
         if (open) {
             c->uses++;
             atomic_fetch_add(&c->refs, 1);
@@ -1401,7 +1402,8 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
     if (err < 0)
         slot_finish(ch, s); /* the reader sees the shut connection and fails the rest */
     w->may_read = true;
-    unsigned slice_us = 1000;
+    /* the first slice is the quick wait (on a stream, the read itself); then they grow */
+    unsigned slice_us = PCOMI_QUICK_WAIT_US;
     while (!s->done) {
         if (w->jobs) {
             /* a call of this logical thread (first: reading on could wait for its own answer forever) */
@@ -1433,7 +1435,7 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
                     release_role(ch, false);
                 } else if (pcomi_conn_wait_readable(ch->conn, slice_us) == 0) {
                     release_role(ch, false);
-                    slice_us = slice_us < 50000 ? slice_us * 2 : 50000;
+                    slice_us = slice_us < 1000 ? 1000 : slice_us < 50000 ? slice_us * 2 : 50000;
                 } else {
                     read_one(ch, NULL, s);
                 }
@@ -1472,9 +1474,12 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
     pthread_mutex_unlock(&ch->lock);
 
     if (decoded) {
-        /* read and decoded by this thread as it arrived (take_own_answer): messages are set already */
-        if (FAILED(decode_hr))
+        /* read and decoded by this thread as it arrived (take_own_answer) */
+        if (FAILED(decode_hr)) {
+            if (!pcom_error_message()[0])
+                pcom_set_error_message("malformed results from %s", m->name);
             return decode_hr;
+        }
         if (FAILED(server_hr)) {
             pcom_set_error_message(NULL);
             pcomi_clear_out(m, frame);

@@ -607,12 +607,16 @@ enum alloc_mode {
 };
 
 struct dec {
-    const uint8_t *data;
+    const uint8_t *data; /* the body from offset base on */
     size_t len, pos;
-    /* A body still arriving: bytes [0, filled) of it are in data (which is then writable and len long), the rest
-     * comes from src as the decode needs it; large flat arrays come straight to where they belong. */
+    size_t base, filled; /* data holds the body's bytes [base, filled) */
+    /* A body still arriving: its bytes come from src as the decode needs them, into buf (cap bytes, grown as they
+     * arrive), and large flat arrays straight to where they belong, after which the window starts again at base.
+     * What the decode may allocate is earned as bytes arrive (granted of at most budget_max), so a header that
+     * announces a large body buys nothing by itself. */
     const struct pcomi_body_source *src;
-    size_t filled;
+    uint8_t *buf;
+    size_t cap, granted, budget_max;
     int src_err;
     unsigned depth, max_depth;
     enum alloc_mode mode;
@@ -628,20 +632,48 @@ struct dec {
     bool oom;
 };
 
-/* Brings the body's bytes up to upto into the buffer. */
-static HRESULT pull(struct dec *d, size_t upto)
+/* k more of a streamed body's bytes arrived: the decode may allocate a few times that more. */
+static void arrived(struct dec *d, size_t k)
 {
-    if (upto <= d->filled)
-        return S_OK;
-    if (d->src_err)
-        return RPC_E_DISCONNECTED;
-    int rc = d->src->read(d->src->ctx, (uint8_t *)d->data + d->filled, upto - d->filled);
+    size_t add = k > (d->budget_max - d->granted) / 4 ? d->budget_max - d->granted : 4 * k;
+    d->granted += add;
+    d->budget += add;
+}
+
+static HRESULT source_read(struct dec *d, void *dst, size_t n)
+{
+    int rc = d->src_err ? d->src_err : d->src->read(d->src->ctx, dst, n);
     if (rc < 0) {
         d->src_err = rc;
         pcom_set_error_message("the connection ended inside a reply");
         return RPC_E_DISCONNECTED;
     }
-    d->filled = upto;
+    arrived(d, n);
+    return S_OK;
+}
+
+/* Brings the body's bytes up to upto into the buffer, which doubles as they come. */
+static HRESULT pull(struct dec *d, size_t upto)
+{
+    while (d->filled < upto) {
+        size_t used = d->filled - d->base;
+        if (used == d->cap) {
+            size_t most = d->len - d->base, grow = d->cap ? d->cap * 2 : 4096;
+            uint8_t *nb = realloc(d->buf, grow < most ? grow : most);
+            if (!nb) {
+                d->oom = true;
+                return E_OUTOFMEMORY;
+            }
+            d->buf = nb;
+            d->data = nb;
+            d->cap = grow < most ? grow : most;
+        }
+        size_t k = upto - d->filled < d->cap - used ? upto - d->filled : d->cap - used;
+        HRESULT hr = source_read(d, d->buf + used, k);
+        if (FAILED(hr))
+            return hr;
+        d->filled += k;
+    }
     return S_OK;
 }
 
@@ -653,7 +685,7 @@ static HRESULT take(struct dec *d, size_t n, size_t align, const uint8_t **out)
     HRESULT hr = pull(d, start + n);
     if (FAILED(hr))
         return hr;
-    *out = d->data + start;
+    *out = d->data + (start - d->base);
     d->pos = start + n;
     return S_OK;
 }
@@ -783,14 +815,12 @@ static HRESULT decode_elements(struct dec *d, const struct pcom_type *elem, void
             if (FAILED(hr))
                 return hr;
             size_t have = d->filled - start;
-            memcpy(dst, d->data + start, have);
-            int rc = d->src_err ? d->src_err : d->src->read(d->src->ctx, (uint8_t *)dst + have, bytes - have);
-            if (rc < 0) {
-                d->src_err = rc;
-                pcom_set_error_message("the connection ended inside a reply");
-                return RPC_E_DISCONNECTED;
-            }
-            d->filled = d->pos = start + bytes;
+            if (have)
+                memcpy(dst, d->data + (start - d->base), have);
+            if (FAILED(hr = source_read(d, (uint8_t *)dst + have, bytes - have)))
+                return hr;
+            /* nothing before the decode's position is looked at again: the buffer starts over after the array */
+            d->filled = d->pos = d->base = start + bytes;
             return S_OK;
         }
         const uint8_t *src;
@@ -813,6 +843,12 @@ static HRESULT check_count(struct dec *d, uint64_t transmitted, uint64_t allocat
     size_t min = wire_min(elem, 0);
     if (transmitted > (d->len - d->pos) / (min ? min : 1))
         return RPC_E_INVALID_DATA;
+    if (d->src && allocated) {
+        /* a body still arriving: the elements' bytes come before the memory for them */
+        HRESULT hr = pull(d, d->pos + (size_t)transmitted * min);
+        if (FAILED(hr))
+            return hr;
+    }
     if (elem->size && allocated > d->budget / elem->size)
         return RPC_E_INVALID_DATA;
     return S_OK;
@@ -862,7 +898,7 @@ static HRESULT conformant_size(struct dec *d, const struct pcom_type *t, uint64_
     HRESULT phr = pull(d, start + 4);
     if (FAILED(phr))
         return phr;
-    memcpy(&n, d->data + start, 4);
+    memcpy(&n, d->data + (start - d->base), 4);
     const struct pcom_field *last = &t->fields[t->count - 1];
     const struct pcom_type *elem = last->type->elem;
     HRESULT hr = check_count(d, n, n, elem);
@@ -896,8 +932,10 @@ static HRESULT decode_pointee(struct dec *d, const struct pcom_type *t, void **o
     l = n;
     if (t->length_is && FAILED(hr = get_u32(d, &l)))
         return hr;
-    if (l > n || FAILED(hr = check_count(d, l, n, elem)))
+    if (l > n)
         return RPC_E_INVALID_DATA;
+    if (FAILED(hr = check_count(d, l, n, elem)))
+        return hr;
     if (!add_check(d, t->size_is, base, n) || (t->length_is && !add_check(d, t->length_is, base, l)))
         return E_OUTOFMEMORY;
     /* n == 0 still gives a pointer: the wire says it is not NULL (a [ref] one never is) */
@@ -1139,8 +1177,10 @@ static HRESULT decode_into_target(struct dec *d, const struct pcom_type *t, void
     l = n;
     if (t->length_is && FAILED(hr = get_u32(d, &l)))
         return hr;
-    if (l > n || FAILED(check_count(d, l, 0, t->elem)))
+    if (l > n)
         return RPC_E_INVALID_DATA;
+    if (FAILED(hr = check_count(d, l, 0, t->elem)))
+        return hr;
     if (cap && n > *cap)
         return RPC_E_INVALID_DATA;
     if (!add_check(d, t->size_is, base, n))
@@ -1370,33 +1410,22 @@ HRESULT pcomi_decode_out(const struct pcom_method *m, const uint8_t *body, size_
 HRESULT pcomi_decode_out_from(const struct pcom_method *m, const struct pcomi_body_source *src, size_t len,
                               void *frame, const struct pcomi_limits *lim, int *src_err)
 {
-    /* room for all of it, though only what is not placed directly is ever written (and so touched) */
-    uint8_t *buf = malloc(len ? len : 1);
     struct dec d;
     dec_init(&d, NULL, len, lim);
-    d.data = buf; /* not read before it is filled */
     d.src = src;
     d.filled = 0;
-    HRESULT hr;
-    if (!buf) {
-        /* nowhere to put it: the reply is read and dropped so the connection stays usable */
-        uint8_t sink[4096];
-        for (size_t left = len; left && !d.src_err;) {
-            size_t k = left < sizeof(sink) ? left : sizeof(sink);
-            d.src_err = src->read(src->ctx, sink, k) < 0 ? -EIO : 0;
-            left -= k;
-        }
-        pcomi_clear_out(m, frame);
-        pcom_set_error_message("no memory for the results");
-        hr = E_OUTOFMEMORY;
-    } else {
-        hr = decode_out(&d, m, frame);
-        /* what the decode did not need (it failed early, or the reply had trailing bytes) is still read */
-        HRESULT rest = pull(&d, len);
-        if (FAILED(rest) && SUCCEEDED(hr))
-            hr = rest;
+    d.budget_max = d.budget;
+    d.budget = d.granted = d.budget < 65536 ? d.budget : 65536;
+    HRESULT hr = decode_out(&d, m, frame);
+    /* what the decode did not need (it failed early, or the reply had trailing bytes) is still read, and dropped */
+    uint8_t sink[4096];
+    while (d.filled < len && !d.src_err) {
+        size_t k = len - d.filled < sizeof(sink) ? len - d.filled : sizeof(sink);
+        if (FAILED(source_read(&d, sink, k)))
+            hr = RPC_E_DISCONNECTED;
+        d.filled += k;
     }
-    free(buf);
+    free(d.buf);
     *src_err = d.src_err;
     return hr;
 }

@@ -117,13 +117,16 @@ size_t pcom_server_live_objects(struct pcom_server *s)
 static void conn_closed(void *arg, struct pcomi_channel *ch)
 {
     struct pcom_server *s = arg;
-    bool parent = false;
     pthread_mutex_lock(&s->lock);
     for (struct conn_entry **pp = &s->conns; *pp; pp = &(*pp)->next)
         if ((*pp)->ch == ch) {
             struct conn_entry *e = *pp;
             *pp = e->next;
-            parent = e->parent;
+            /* a server started over a pipe lives for the process that started it: however the connection ended
+             * (the parent went, or this side dropped it), there is nobody left to serve. Asked while s is
+             * certainly alive: once the count below reaches 0, a stopping server may be destroyed. */
+            if (e->parent)
+                pcom_server_stop(s);
             free(e);
             break;
         }
@@ -131,10 +134,6 @@ static void conn_closed(void *arg, struct pcomi_channel *ch)
     pthread_cond_broadcast(&s->conns_gone);
     pthread_mutex_unlock(&s->lock);
     pcomi_channel_put(ch); /* the server's use */
-    /* a server started over a pipe lives for the process that started it: however the connection ended (the
-     * parent went, or this side dropped it), there is nobody left to serve */
-    if (parent)
-        pcom_server_stop(s);
 }
 
 static void *accept_main(void *arg)

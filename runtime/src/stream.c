@@ -141,6 +141,14 @@ int pcomi_stream_conn_new(const struct pcomi_transport *tp, int fd, struct pcomi
     rc = -pthread_mutex_init(&c->send_lock, NULL);
     if (rc < 0)
         goto free_buf;
+    /* a receive gives up after the quick wait, so waiting that long for the next message is one recv, not a
+     * poll and a recv; a receive meant to block goes on in poll (wait_in_poll) */
+    struct timeval quick = {0, PCOMI_QUICK_WAIT_US};
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &quick, sizeof(quick)) < 0) {
+        rc = -errno;
+        pthread_mutex_destroy(&c->send_lock);
+        goto free_buf;
+    }
     c->base.tp = tp;
     c->fd = fd;
     atomic_init(&c->shut, false);
@@ -250,14 +258,32 @@ unlock:
     return rc;
 }
 
-/* One recv, retried on EINTR. 0 at EOF. */
+/* Until fd has bytes (or an error or hang-up, for the recv that follows to report). */
+static int wait_in_poll(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while (poll(&p, 1, -1) < 0)
+        if (errno != EINTR)
+            return -errno;
+    return 0;
+}
+
+/* One recv that blocks as long as it takes (the socket's own timeout is the quick wait), retried on EINTR. 0 at
+ * EOF; with MSG_WAITALL possibly fewer bytes than asked. */
 static ssize_t recv_some(int fd, void *p, size_t n, int flags)
 {
-    ssize_t r;
-    do
-        r = recv(fd, p, n, flags);
-    while (r < 0 && errno == EINTR);
-    return r < 0 ? -errno : r;
+    for (;;) {
+        ssize_t r = recv(fd, p, n, flags);
+        if (r >= 0)
+            return r;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            int rc = wait_in_poll(fd);
+            if (rc < 0)
+                return rc;
+        } else if (errno != EINTR) {
+            return -errno;
+        }
+    }
 }
 
 int pcomi_stream_wait_readable(struct pcomi_conn *base, unsigned us)
@@ -267,6 +293,21 @@ int pcomi_stream_wait_readable(struct pcomi_conn *base, unsigned us)
         return c->recv_err;
     if (c->end > c->start)
         return 1; /* read ahead already */
+    if (us <= PCOMI_QUICK_WAIT_US) {
+        /* the wait is the read: whatever comes within the socket's timeout lands in the read-ahead buffer */
+        c->start = c->end = 0;
+        ssize_t n;
+        do
+            n = recv(c->fd, c->buf, STREAM_RECV_BUF, 0);
+        while (n < 0 && errno == EINTR);
+        if (n > 0) {
+            c->end = (size_t)n;
+            return 1;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        return 1; /* the end of the stream, or an error: the recv that follows reports it */
+    }
     struct pollfd p = {.fd = c->fd, .events = POLLIN};
     struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
     int n = ppoll(&p, 1, &ts, NULL);
@@ -346,11 +387,13 @@ int pcomi_stream_recv_body(struct pcomi_conn *base, void *dst, size_t n)
         } else {
             struct iovec iov[2] = {{d + got, want}, {c->buf, STREAM_RECV_BUF}};
             struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
-            do
-                r = recvmsg(c->fd, &mh, 0);
-            while (r < 0 && errno == EINTR);
-            if (r < 0)
-                r = -errno;
+            while ((r = recvmsg(c->fd, &mh, 0)) < 0) {
+                int rc = errno == EAGAIN || errno == EWOULDBLOCK ? wait_in_poll(c->fd) : errno == EINTR ? 0 : -errno;
+                if (rc < 0) {
+                    r = rc;
+                    break;
+                }
+            }
         }
         if (r < 0)
             return recv_broken(c, (int)r);

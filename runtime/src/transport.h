@@ -130,7 +130,9 @@ void pcomi_conn_close(struct pcomi_conn *c);
 int pcomi_conn_set_send_timeout(struct pcomi_conn *c, unsigned ms);
 /* Waits up to us microseconds for bytes to receive: 1 when a pcomi_conn_recv would find some now (a whole
  * message may still take longer), 0 when none came, or a negative errno (the connection ended). Only the thread
- * that may receive next calls it. */
+ * that may receive next calls it. A wait of at most PCOMI_QUICK_WAIT_US may last that long; on a stream it is
+ * then the receive itself (one system call; the bytes are kept for the next recv). */
+#define PCOMI_QUICK_WAIT_US 200
 int pcomi_conn_wait_readable(struct pcomi_conn *c, unsigned us);
 /* A printable description of the peer for logs, e.g. "tcp://[::1]:41234" or "unix:/run/x.sock pid 42 uid 1000".
  * Always NUL-terminates; -ENOSPC (with the text truncated) when n is too small. */

@@ -644,16 +644,31 @@ static void assert_out_ptrs_null(const struct pcom_method *m, const void *frame)
     }
 }
 
-/* A reply still arriving: bytes handed out in order as the decode asks, failing after fail_at of them. */
+/* A reply still arriving: bytes handed out in order as the decode asks, failing after fail_at of them. heap_peak:
+ * the most the process had allocated when a read was asked for (with mallinfo). */
 struct feed {
     const uint8_t *body;
     size_t len, at, fail_at;
+    size_t heap_peak;
 };
+
+static size_t heap_in_use(void)
+{
+#ifdef MX_MALLINFO
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+#else
+    return 0;
+#endif
+}
 
 static int feed_read(void *ctx, void *dst, size_t n)
 {
     struct feed *f = ctx;
     assert_true(n > 0 && n <= f->len - f->at); /* never past the body, never an empty read */
+    size_t heap = heap_in_use();
+    if (heap > f->heap_peak)
+        f->heap_peak = heap;
     if (f->at + n > f->fail_at)
         return -ECONNRESET;
     memcpy(dst, f->body + f->at, n);
@@ -665,7 +680,7 @@ static int feed_read(void *ctx, void *dst, size_t n)
 static HRESULT decode_streamed(const struct mx_fixture *fx, const uint8_t *body, size_t len, void *call,
                                const struct pcomi_limits *lim, size_t direct_min, size_t fail_at, int *src_err)
 {
-    struct feed f = {body, len, 0, fail_at};
+    struct feed f = {body, len, 0, fail_at, 0};
     struct pcomi_body_source src = {.read = feed_read, .ctx = &f, .direct_min = direct_min};
     HRESULT hr = pcomi_decode_out_from(fx->m, &src, len, call, lim, src_err);
     if (!*src_err)
@@ -848,6 +863,81 @@ static void test_stream_breaks(void **state)
         }
     }
     free_bodies(&b);
+}
+
+/* A reply whose header announces far more than comes (64 MiB), with any one count in it made huge: what the decode
+ * allocates before the bytes stop follows the bytes that came, not the announcement. */
+static void test_stream_announced(void **state)
+{
+    const struct mx_fixture *fx = fixture_of(state);
+    struct bodies b;
+    make_bodies(fx, &b);
+    const size_t announced = (size_t)64 << 20;
+    struct pcomi_limits lim = {.max_message = (size_t)128 << 20};
+    uint8_t *body = malloc(b.resp.len + 1);
+    assert_non_null(body);
+    for (size_t at = 0; at + 4 <= b.resp.len; at += 4) {
+        memcpy(body, b.resp.data, b.resp.len);
+        static const uint8_t huge[4] = {0xff, 0xff, 0xff, 0x00};
+        memcpy(body + at, huge, 4);
+        long live = pcom_alloc_live_blocks();
+        void *call = mx_call_new(fx);
+        assert_non_null(call);
+        size_t before = heap_in_use();
+        struct feed f = {body, announced, 0, b.resp.len, 0};
+        struct pcomi_body_source src = {.read = feed_read, .ctx = &f};
+        int src_err = 0;
+        HRESULT hr = pcomi_decode_out_from(fx->m, &src, announced, call, &lim, &src_err);
+        assert_true(FAILED(hr));
+        assert_true(f.heap_peak < before + ((size_t)2 << 20));
+        mx_call_free(fx, call);
+        assert_int_equal(pcom_alloc_live_blocks(), live);
+    }
+    free(body);
+    free_bodies(&b);
+}
+
+/* Results the decoder allocates (an [out] T ** of 100,000 elements, 400 KB, far more than the first allowance of a
+ * body still arriving) are decoded as they arrive too: the bytes come first, then the memory for them. */
+static void test_stream_large_allocated(void **state)
+{
+    (void)state;
+    const struct mx_fixture *fx = &mx_fixtures[8];
+    assert_string_equal(fx->name, "outalloc");
+    long live = pcom_alloc_live_blocks();
+    void *frame = mx_frame_new(fx->m);
+    assert_non_null(frame);
+    struct pcomi_arena arena = {0};
+    assert_int_equal(pcomi_decode_in(fx->m, NULL, 0, frame, &arena, NULL), S_OK);
+    fx->fill(frame);
+    struct f_outalloc *f = frame;
+    enum { N = 100000 };
+    pcom_free(*f->pl);
+    *f->pl = pcom_alloc(N * sizeof(int32_t));
+    assert_non_null(*f->pl);
+    for (int32_t i = 0; i < N; i++)
+        (*f->pl)[i] = i * 7 - 3;
+    *f->pc2 = N;
+    struct pcomi_wbuf resp = {0};
+    assert_int_equal(pcomi_encode_out(fx->m, frame, &resp), S_OK);
+    pcomi_free_out(fx->m, frame);
+    pcomi_arena_free(&arena);
+    free(frame);
+
+    for (size_t direct_min = 0; direct_min < 2; direct_min++) {
+        struct c_outalloc *call = mx_call_new(fx);
+        assert_non_null(call);
+        int src_err = 0;
+        assert_int_equal(decode_streamed(fx, resp.data, resp.len, call, NULL, direct_min, SIZE_MAX, &src_err),
+                         S_OK);
+        assert_int_equal(call->pc2, N);
+        for (int32_t i = 0; i < N; i += 997)
+            assert_int_equal(call->pl[i], i * 7 - 3);
+        assert_int_equal(call->pl[N - 1], (N - 1) * 7 - 3);
+        mx_call_free(fx, call);
+    }
+    pcomi_wbuf_free(&resp);
+    assert_int_equal(pcom_alloc_live_blocks(), live);
 }
 
 /* 2. every proper prefix of a valid body is rejected; so is trailing garbage */
@@ -1700,6 +1790,7 @@ int main(int argc, char **argv)
         {"corrupt", test_corrupt},
         {"bitflip", test_bitflip},
         {"stream_breaks", test_stream_breaks},
+        {"stream_announced", test_stream_announced},
     };
     for (size_t s = 0; s < sizeof(sweeps) / sizeof(sweeps[0]); s++)
         for (size_t i = 0; i < MX_NFIXTURES; i++) {
@@ -1721,6 +1812,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_clear_out),
         cmocka_unit_test(test_out_capacity),
         cmocka_unit_test(test_budget),
+        cmocka_unit_test(test_stream_large_allocated),
     };
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         tests[n++] = fixed[i];

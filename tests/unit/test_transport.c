@@ -734,6 +734,66 @@ static void body_in_parts(void **state)
     body_in_parts_at(url);
 }
 
+struct late_sender {
+    struct pcomi_conn *c;
+    int delay_ms;
+    size_t len;
+    int rc;
+};
+
+static void *late_send(void *arg)
+{
+    struct late_sender *l = arg;
+    sleep_ms(l->delay_ms);
+    static uint8_t data[200000];
+    fill(data, sizeof(data), 5);
+    struct iovec iov = {data, l->len};
+    struct pcomi_msg_header h = make_header(PCOMI_MSG_REQUEST, 9, 1);
+    l->rc = pcomi_conn_send(l->c, &h, &iov, 1);
+    return NULL;
+}
+
+/* A stream gives up a receive after the quick wait (its socket's timeout), so waiting briefly costs one system
+ * call: nothing comes, 0; something came, 1 and the message intact. A receive that must block outlasts that
+ * timeout: a message that comes 100 ms later, or a body that stalls half way, is still received whole. */
+static void quick_wait_and_long_receive(void **state)
+{
+    (void)state;
+    char url[PCOMI_URL_MAX];
+    unique_url(url, sizeof(url), "unix:@", "quick");
+    struct pcomi_listener *l;
+    struct pcomi_conn *c, *s;
+    make_pair(url, &l, &c, &s);
+    double t0 = now();
+    assert_int_equal(pcomi_conn_wait_readable(s, PCOMI_QUICK_WAIT_US), 0);
+    assert_true(now() - t0 < 0.5);
+    struct pcomi_msg_header h = make_header(PCOMI_MSG_REQUEST, 4, 2), r;
+    struct iovec small = {"hello", 5};
+    assert_int_equal(pcomi_conn_send(c, &h, &small, 1), 0);
+    assert_int_equal(pcomi_conn_wait_readable(s, PCOMI_QUICK_WAIT_US), 1);
+    void *body;
+    assert_int_equal(pcomi_conn_recv(s, &r, &body, 1000), 0);
+    assert_int_equal(r.call_id, 4);
+    assert_memory_equal(body, "hello", 5);
+    free(body);
+
+    static const size_t lens[] = {10, 200000}; /* within the read-ahead buffer, and straight into the body */
+    for (size_t i = 0; i < 2; i++) {
+        struct late_sender ls = {c, 100, lens[i], -1};
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, late_send, &ls), 0);
+        t0 = now();
+        assert_int_equal(pcomi_conn_recv(s, &r, &body, 1 << 20), 0);
+        assert_true(now() - t0 >= 0.05);
+        assert_int_equal(r.call_id, 9);
+        assert_int_equal(r.body_len, lens[i]);
+        free(body);
+        pthread_join(th, NULL);
+        assert_int_equal(ls.rc, 0);
+    }
+    close_pair(l, c, s);
+}
+
 enum { SENDERS = 8, PER_SENDER = 100 };
 
 static size_t sender_len(uint32_t t, uint32_t seq)
@@ -1323,6 +1383,7 @@ int main(void)
         T(send_rejects_bad_arguments_and_sends_nothing),
         T(send_gathers_many_iovecs),
         T(body_in_parts),
+        T(quick_wait_and_long_receive),
         T(eight_threads_send_whole_messages),
         T(malformed_headers_are_protocol_errors),
         T(truncated_messages_are_resets),
