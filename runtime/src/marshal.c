@@ -685,7 +685,7 @@ static HRESULT take(struct dec *d, size_t n, size_t align, const uint8_t **out)
     HRESULT hr = pull(d, start + n);
     if (FAILED(hr))
         return hr;
-    *out = d->data + (start - d->base);
+    *out = d->data ? d->data + (start - d->base) : d->data; /* no buffer yet: nothing taken, nothing to point at */
     d->pos = start + n;
     return S_OK;
 }
