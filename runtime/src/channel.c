@@ -30,7 +30,10 @@ struct job {
 struct waiter {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    bool may_read;                /* under mu: the read role of the channel it waits on came free */
+    /* Set under mu (with a signal of cv) by other threads; the thread reads them without mu while it has work,
+     * and under mu before it sleeps. */
+    atomic_bool may_read;         /* the read role of the channel it waits on came free */
+    atomic_uint njobs;            /* entries in jobs */
     struct job *jobs, *jobs_tail; /* under mu: calls of this logical thread to run while waiting */
     uint8_t own[CAUSALITY_BYTES]; /* the thread's own logical thread id, for calls it starts */
     uint8_t cur[CAUSALITY_BYTES]; /* the one it serves now */
@@ -145,6 +148,7 @@ static bool waiter_take(struct job *j)
         else
             w->jobs = j;
         w->jobs_tail = j;
+        atomic_fetch_add(&w->njobs, 1);
         pthread_cond_signal(&w->cv);
         pthread_mutex_unlock(&w->mu);
         taken = true;
@@ -159,7 +163,9 @@ static bool waiter_take(struct job *j)
 struct call_slot {
     uint32_t call_id; /* 0: free; under ch->lock */
     struct waiter *w;
-    bool done;        /* under w->mu */
+    /* Set by the thread that ends the wait: the waiter itself without a lock, others under w->mu with a wake-up,
+     * exactly once per call (slot_finish) */
+    atomic_bool done;
     uint8_t type;     /* RESPONSE or FAULT; 0 when the channel died first */
     void *body;
     size_t len;
@@ -458,12 +464,12 @@ static void note_received(struct pcomi_channel *ch)
     atomic_fetch_add_explicit(&ch->received, 1, memory_order_relaxed);
 }
 
-/* A call's wait is over (answered, or the channel died). Under s->w->mu; false when it was over already. */
+/* A call's wait is over (answered, or the channel died): under s->w->mu unless the waiting thread itself ends it.
+ * False when it was over already. */
 static bool slot_finish(struct pcomi_channel *ch, struct call_slot *s)
 {
-    if (s->done)
+    if (atomic_exchange(&s->done, true))
         return false;
-    s->done = true;
     atomic_fetch_sub(&ch->out_waiting, 1);
     return true;
 }
@@ -909,9 +915,9 @@ static void offer_role(struct pcomi_channel *ch)
         if (!s->call_id)
             continue;
         pthread_mutex_lock(&s->w->mu);
-        bool pending = !s->done;
+        bool pending = !atomic_load(&s->done);
         if (pending) {
-            s->w->may_read = true;
+            atomic_store(&s->w->may_read, true);
             pthread_cond_signal(&s->w->cv);
         }
         pthread_mutex_unlock(&s->w->mu);
@@ -988,7 +994,7 @@ static int take_own_answer(struct pcomi_channel *ch, const struct pcomi_msg_head
     }
     if (err < 0 && !decoded)
         return err;
-    pthread_mutex_lock(&mine->w->mu);
+    /* this thread is the waiter: it ends its own wait and reads the fields itself, no one to wake */
     if (slot_finish(ch, mine) || decoded) {
         /* decoded results are in the caller's memory: they count even if the channel died meanwhile */
         mine->type = h->type;
@@ -999,7 +1005,6 @@ static int take_own_answer(struct pcomi_channel *ch, const struct pcomi_msg_head
         mine->dhr = dhr;
         body = NULL;
     }
-    pthread_mutex_unlock(&mine->w->mu);
     free(body);
     return err < 0 ? err : 1;
 }
@@ -1357,7 +1362,7 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
             s->m = m;
             s->frame = frame;
             s->decoded = false;
-            s->done = false;
+            atomic_store(&s->done, false);
             s->body = NULL;
             s->len = 0;
             s->type = 0;
@@ -1398,40 +1403,44 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
     /* sent, or the connection is gone and with it everything counted for it */
     pcomi_journal_free(&journal);
 
-    pthread_mutex_lock(&w->mu);
-    if (err < 0)
+    if (err < 0) {
+        pthread_mutex_lock(&w->mu);
         slot_finish(ch, s); /* the reader sees the shut connection and fails the rest */
-    w->may_read = true;
+        pthread_mutex_unlock(&w->mu);
+    }
+    atomic_store(&w->may_read, true);
     /* the first slice is the quick wait (on a stream, the read itself); then they grow */
     unsigned slice_us = PCOMI_QUICK_WAIT_US;
-    while (!s->done) {
-        if (w->jobs) {
+    for (;;) {
+        if (atomic_load(&s->done))
+            break;
+        if (atomic_load(&w->njobs)) {
             /* a call of this logical thread (first: reading on could wait for its own answer forever) */
-            struct job *j = w->jobs;
-            w->jobs = j->next;
-            if (!w->jobs)
-                w->jobs_tail = NULL;
-            pthread_mutex_unlock(&w->mu);
-            struct run_ctx rc = {0};
-            run_job(&rc, j);
-            pcomi_arena_free(&rc.arena);
-            pcomi_wbuf_free(&rc.out);
             pthread_mutex_lock(&w->mu);
+            struct job *j = w->jobs;
+            if (j) {
+                w->jobs = j->next;
+                if (!w->jobs)
+                    w->jobs_tail = NULL;
+                atomic_fetch_sub(&w->njobs, 1);
+            }
+            pthread_mutex_unlock(&w->mu);
+            if (j) {
+                struct run_ctx rc = {0};
+                run_job(&rc, j);
+                pcomi_arena_free(&rc.arena);
+                pcomi_wbuf_free(&rc.out);
+            }
             continue;
         }
-        if (w->may_read) {
+        if (atomic_exchange(&w->may_read, false)) {
             /* read for ourselves when nobody else is: our answer then needs no hand-off */
-            w->may_read = false;
-            pthread_mutex_unlock(&w->mu);
             if (take_role(ch)) {
                 /* our answer may have been read by the thread that had the role a moment ago: with the role
-                 * ours, nobody else can read it any more, so this check is final */
-                pthread_mutex_lock(&w->mu);
-                bool answered = s->done;
-                pthread_mutex_unlock(&w->mu);
-                /* otherwise in slices: a call of our logical thread may come over another connection meanwhile.
-                 * They grow while nothing comes, so a long call costs few wake-ups. */
-                if (answered) {
+                 * ours, nobody else can read it any more, so this check is final. Otherwise in slices: a call of
+                 * our logical thread may come over another connection meanwhile. They grow while nothing comes,
+                 * so a long call costs few wake-ups. */
+                if (atomic_load(&s->done)) {
                     release_role(ch, false);
                 } else if (pcomi_conn_wait_readable(ch->conn, slice_us) == 0) {
                     release_role(ch, false);
@@ -1440,19 +1449,25 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
                     read_one(ch, NULL, s);
                 }
             }
-            pthread_mutex_lock(&w->mu);
             continue;
         }
-        pthread_cond_wait(&w->cv, &w->mu);
+        /* nothing to do: sleep until the answer, a call of ours or the role comes (each set under mu) */
+        pthread_mutex_lock(&w->mu);
+        while (!atomic_load(&s->done) && !atomic_load(&w->njobs) && !atomic_load(&w->may_read))
+            pthread_cond_wait(&w->cv, &w->mu);
+        pthread_mutex_unlock(&w->mu);
     }
-    pthread_mutex_unlock(&w->mu);
     waiter_leave(w);
-    /* calls of this logical thread that came after the answer: nobody waits in it any more */
-    pthread_mutex_lock(&w->mu);
-    struct job *left = w->depth ? NULL : w->jobs;
-    if (left)
+    /* calls of this logical thread that came after the answer: nobody waits in it any more (once out of
+     * waiters, no call is queued here; waiters_lock orders the ones queued before) */
+    struct job *left = NULL;
+    if (!w->depth && atomic_load(&w->njobs)) {
+        pthread_mutex_lock(&w->mu);
+        left = w->jobs;
         w->jobs = w->jobs_tail = NULL;
-    pthread_mutex_unlock(&w->mu);
+        atomic_store(&w->njobs, 0);
+        pthread_mutex_unlock(&w->mu);
+    }
     while (left) {
         struct job *next = left->next;
         if (!left->ch->pool || !pool_submit(left->ch->pool, left)) {
