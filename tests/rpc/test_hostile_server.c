@@ -1,4 +1,4 @@
-/* test_hostile_server.c: what a client sees when the server it talks to lies: a fake server in a thread of the test, writing docs/wire.md by hand, and the crafted answers it gives. */
+/* test_hostile_server.c: the client against a server that lies, a fake one writing docs/wire.md by hand. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
