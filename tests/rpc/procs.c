@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -334,6 +335,21 @@ static bool read_full(int fd, uint8_t *p, size_t n)
     return true;
 }
 
+bool raw_write(int fd, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    while (n) {
+        ssize_t w = write(fd, b, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        b += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
 ssize_t raw_read(int fd, uint8_t *buf, size_t cap)
 {
     uint32_t len;
@@ -343,6 +359,18 @@ ssize_t raw_read(int fd, uint8_t *buf, size_t cap)
     if (len > cap - 56 || !read_full(fd, buf + 56, len))
         return -1;
     return (ssize_t)(56 + len);
+}
+
+/* Defined only when AddressSanitizer's runtime is linked in: its allocator is not glibc's, so mallinfo2 would miss
+ * every block. */
+extern size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
+
+size_t heap_in_use(void)
+{
+    if (__sanitizer_get_current_allocated_bytes)
+        return __sanitizer_get_current_allocated_bytes();
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
 }
 
 void stop_process(pid_t pid)

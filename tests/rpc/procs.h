@@ -79,9 +79,15 @@ int raw_connect(const struct target *t, pid_t *own);
 int raw_close(int fd, pid_t own);
 /* Reads one whole message (header and body) into buf; its size, or -1 when the stream ended or it does not fit. */
 ssize_t raw_read(int fd, uint8_t *buf, size_t cap);
+/* Writes all n bytes; false when the stream ended first. */
+bool raw_write(int fd, const void *p, size_t n);
 /* A 56-byte message header as docs/wire.md lays it out (oid and iid may be NULL: zeros). */
 void raw_header(uint8_t h[56], uint8_t type, uint32_t call_id, uint32_t body_len, uint16_t method,
                 const uint8_t oid[16], const void *iid);
+
+/* Bytes this process has allocated and not freed (the sanitizer's count in a sanitized build, where malloc is
+ * its own), to bound what a peer's message made it allocate. */
+size_t heap_in_use(void);
 
 /* A test of a conformance suite and the transports it runs over. */
 struct conformance_test {
