@@ -988,6 +988,11 @@ static int take_own_answer(struct pcomi_channel *ch, const struct pcomi_msg_head
                 k = rest < sizeof(sink) ? rest : sizeof(sink);
                 err = pcomi_conn_recv_body(ch->conn, sink, k);
             }
+            if (err < 0) {
+                /* a reply is looked at only once it came whole */
+                pcom_set_error_message("the connection ended inside a reply");
+                dhr = RPC_E_DISCONNECTED;
+            }
         } else {
             dhr = pcomi_decode_out_from(mine->m, &src, rest, mine->frame, &ch->lim, &err);
         }
@@ -1493,6 +1498,8 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
         if (FAILED(decode_hr)) {
             if (!pcom_error_message()[0])
                 pcom_set_error_message("malformed results from %s", m->name);
+            if (FAILED(server_hr))
+                pcomi_clear_out(m, frame); /* a failure cut short: nothing was decoded to clear it */
             return decode_hr;
         }
         if (FAILED(server_hr)) {

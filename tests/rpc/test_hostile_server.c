@@ -883,10 +883,8 @@ static void results_disagree(void **state)
 
 /* ---- replies cut short by a hang-up ---- */
 
-/* runtime bug: a large (>= 64 KiB) RESPONSE carrying a failure HRESULT whose body is cut short by a hang-up makes
- * the call return that HRESULT, not RPC_E_DISCONNECTED as a small one does (case 5 of script_truncated): the
- * answer decoded as it arrives keeps the HRESULT of a body that never came whole. 6 runs it. */
-enum { NTRUNCATED = 5 };
+/* the cases of script_truncated: each a reply that never comes whole */
+enum { NTRUNCATED = 6 };
 
 static void script_truncated(struct fake *f, unsigned conn)
 {
