@@ -349,6 +349,15 @@ static int shm_accept(struct pcomi_listener *l, struct pcomi_conn **out)
     int rc = pcomi_stream_accept_fd(&sl->s, &fd);
     if (rc < 0)
         return rc;
+    /* The region is the server user's alone (mode 0600), but its abstract socket has no permissions of its own:
+     * anyone who reads the name in /proc/net/unix can connect. Only the server's own user (or root) is served. */
+    struct ucred cred;
+    socklen_t clen = sizeof(cred);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
+        (cred.uid != geteuid() && cred.uid != 0)) {
+        close(fd);
+        return -EACCES;
+    }
     /* a client that connects and sends nothing must not hold the accepting thread */
     struct timeval tv = {HANDSHAKE_MS / 1000, (HANDSHAKE_MS % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -408,12 +417,7 @@ static int shm_accept(struct pcomi_listener *l, struct pcomi_conn **out)
         goto fail;
     }
     char peer[PCOMI_PEER_MAX];
-    struct ucred cred;
-    socklen_t clen = sizeof(cred);
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
-        snprintf(peer, sizeof(peer), "%.120s pid %d uid %u", l->url, (int)cred.pid, (unsigned)cred.uid);
-    else
-        snprintf(peer, sizeof(peer), "%.120s", l->url);
+    snprintf(peer, sizeof(peer), "%.120s pid %d uid %u", l->url, (int)cred.pid, (unsigned)cred.uid);
     if ((rc = conn_start(c, fd, map, len, want.ring_size, true, peer)) < 0) {
         free(c);
         goto fail;

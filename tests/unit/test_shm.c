@@ -907,8 +907,8 @@ static void clean_close_between_messages_is_epipe(void **state)
 
 /* ---- hostile clients ---- */
 
-/* Connects to the setup socket the region names, as a client would; -1 on failure. */
-static int raw_setup_socket(const char *url)
+/* The address of the setup socket the region names. */
+static void setup_sockaddr(const char *url, struct sockaddr_un *sa, socklen_t *len)
 {
     char name[PCOMI_URL_MAX + 16];
     region_name(url, name);
@@ -921,13 +921,22 @@ static int raw_setup_socket(const char *url)
     assert_int_equal(r.state, 1);
     assert_int_equal(r.pid, getpid());
     r.sock[sizeof(r.sock) - 1] = 0;
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    memset(sa, 0, sizeof(*sa));
+    sa->sun_family = AF_UNIX;
     size_t n = strlen(r.sock);
-    memcpy(sa.sun_path + 1, r.sock, n);
+    memcpy(sa->sun_path + 1, r.sock, n);
+    *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+}
+
+/* Connects to the setup socket the region names, as a client would. */
+static int raw_setup_socket(const char *url)
+{
+    struct sockaddr_un sa;
+    socklen_t len;
+    setup_sockaddr(url, &sa, &len);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert_true(fd >= 0);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)),
-                     0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, len), 0);
     return fd;
 }
 
@@ -1041,6 +1050,69 @@ static void bad_handshakes_are_refused(void **state)
     fill(b, 8, 9);
     send_one(c, PCOMI_MSG_REQUEST, 9, b, 8);
     recv_one(s, PCOMI_MSG_REQUEST, 9, 8, 9);
+    close_pair(l, c, s);
+}
+
+/* Another user who finds the setup socket (its name is in /proc/net/unix) and hands over a good memfd is refused
+ * before anything is read: the listener says -EACCES and goes on, the client sees its socket end. Needs root, to
+ * become another user. */
+static void another_user_is_refused(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) {
+        skip();
+        return;
+    }
+    char url[PCOMI_URL_MAX];
+    unique_name(url, "otheruser");
+    struct pcomi_listener *l;
+    assert_int_equal(pcomi_listen(url, &l), 0);
+    struct sockaddr_un sa;
+    socklen_t salen;
+    setup_sockaddr(url, &sa, &salen); /* what the other user reads in /proc/net/unix */
+    pid_t child = fork_child();
+    if (child == 0) {
+        /* no cmocka here: a failed assert would go on running the parent's tests in this process */
+        if (setgid(65534) < 0 || setuid(65534) < 0)
+            _exit(2);
+        int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (sock < 0 || connect(sock, (struct sockaddr *)&sa, salen) < 0)
+            _exit(3);
+        int mfd = memfd_create("pcomt-other", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (mfd < 0 || ftruncate(mfd, (off_t)CONN_SIZE(4096)) < 0 ||
+            fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+            _exit(4);
+        struct conn_hdr h = {.magic = CONN_MAGIC, .ring_size = 4096};
+        union {
+            struct cmsghdr h;
+            char buf[CMSG_SPACE(sizeof(int))];
+        } ctl;
+        memset(&ctl, 0, sizeof(ctl));
+        struct iovec iov = {&h, sizeof(h)};
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf)};
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &mfd, sizeof(int));
+        /* the server may have closed already: the send may fail, the end of the socket must come */
+        (void)sendmsg(sock, &msg, MSG_NOSIGNAL);
+        char ch;
+        _exit(recv(sock, &ch, 1, 0) <= 0 ? 0 : 5);
+    }
+    struct pcomi_conn *s = NULL;
+    int rc = pcomi_listener_accept(l, &s);
+    if (rc == 0)
+        pcomi_conn_close(s);
+    assert_int_equal(rc, -EACCES);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    /* and the server's own user is still served */
+    struct pcomi_conn *c;
+    assert_int_equal(pcomi_connect(url, &c), 0);
+    assert_int_equal(pcomi_listener_accept(l, &s), 0);
     close_pair(l, c, s);
 }
 
@@ -1381,6 +1453,7 @@ int main(void)
         T(shutdown_wakes_blocked_recv_and_send),
         T(clean_close_between_messages_is_epipe),
         T(bad_handshakes_are_refused),
+        T(another_user_is_refused),
         T(handshake_with_two_fds_is_refused_and_keeps_neither),
         T(handshake_with_plain_file_is_refused),
         T(silent_client_times_out_and_listener_goes_on),
