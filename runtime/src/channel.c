@@ -1037,10 +1037,9 @@ static void read_one(struct pcomi_channel *ch, struct job **inline_job, struct c
         return;
     }
     release_role(ch, false);
-    if (!handle_message(ch, &h, body, inline_job)) {
+    /* the role may be another thread's by now: not given back twice; the shutdown wakes the reader thread */
+    if (!handle_message(ch, &h, body, inline_job))
         pcomi_channel_shutdown(ch);
-        release_role(ch, true);
-    }
 }
 
 static void *reader_main(void *arg)
