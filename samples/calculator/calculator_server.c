@@ -16,7 +16,7 @@ static void on_signal(int sig)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s URL...   (unix:/path, unix:@name, tcp://host:port)\n", argv[0]);
+        fprintf(stderr, "usage: %s URL...   (unix:/path, unix:@name, tcp://host:port, shm:name)\n", argv[0]);
         return 2;
     }
     HRESULT hr = pcom_register_class(&CLSID_Calculator, calculator_factory());
