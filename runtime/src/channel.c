@@ -808,16 +808,18 @@ static void run_job(struct run_ctx *rc, struct job *j)
     struct waiter *w = this_waiter();
     uint8_t saved[CAUSALITY_BYTES];
     static const uint8_t none[CAUSALITY_BYTES];
+    /* A waiting thread runs only calls of its own logical thread, and waiter_take reads its cur meanwhile: the
+     * id is written only when it changes, so a waiting thread's is never written. */
     if (w) {
         memcpy(saved, w->cur, CAUSALITY_BYTES);
-        if (memcmp(j->h.causality, none, CAUSALITY_BYTES) != 0)
-            memcpy(w->cur, j->h.causality, CAUSALITY_BYTES);
-        else
+        if (memcmp(j->h.causality, none, CAUSALITY_BYTES) == 0)
             random_causality(w->cur); /* a peer that names no logical thread starts a new one */
+        else if (memcmp(j->h.causality, w->cur, CAUSALITY_BYTES) != 0)
+            memcpy(w->cur, j->h.causality, CAUSALITY_BYTES);
     }
     run_call(rc, j->ch, &j->h, j->body);
     pcomi_arena_reset(&rc->arena);
-    if (w)
+    if (w && memcmp(w->cur, saved, CAUSALITY_BYTES) != 0)
         memcpy(w->cur, saved, CAUSALITY_BYTES);
     job_done(j);
 }
@@ -994,6 +996,7 @@ static int take_own_answer(struct pcomi_channel *ch, const struct pcomi_msg_head
                 dhr = RPC_E_DISCONNECTED;
             }
         } else {
+            pcom_set_error_message(NULL); /* what the decode says, or nothing: not an earlier call's words */
             dhr = pcomi_decode_out_from(mine->m, &src, rest, mine->frame, &ch->lim, &err);
         }
     }
@@ -1460,6 +1463,13 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
         while (!atomic_load(&s->done) && !atomic_load(&w->njobs) && !atomic_load(&w->may_read))
             pthread_cond_wait(&w->cv, &w->mu);
         pthread_mutex_unlock(&w->mu);
+    }
+    if (atomic_exchange(&w->may_read, false)) {
+        /* the read role was offered to us and we no longer need it: to the next caller waiting */
+        pthread_mutex_lock(&ch->lock);
+        if (!ch->reading)
+            offer_role(ch);
+        pthread_mutex_unlock(&ch->lock);
     }
     waiter_leave(w);
     /* calls of this logical thread that came after the answer: nobody waits in it any more (once out of
