@@ -169,12 +169,16 @@ struct call_slot {
     uint8_t type;     /* RESPONSE or FAULT; 0 when the channel died first */
     void *body;
     size_t len;
-    /* A large answer the caller read itself is decoded as it arrives, straight into the caller's memory: then
-     * body is NULL, decoded set, and hr/dhr are the server's result and the decode's. */
+    /* A large answer is decoded as it arrives, straight into the caller's memory, by whichever thread reads it:
+     * then body is NULL, decoded set, hr/dhr are the server's result and the decode's, and msg (malloc'd, or
+     * NULL) the decode's message when another thread decoded it. decoding: another thread is at it now; the
+     * slot is then that thread's to finish, even if the channel dies (the caller's frame must outlive it). */
     const struct pcom_method *m;
     void *frame;
     bool decoded;
     HRESULT hr, dhr;
+    char *msg;
+    atomic_bool decoding;
 };
 
 /* Answers at least this large are decoded as they arrive when their caller reads them. */
@@ -483,6 +487,8 @@ static void fail_all(struct pcomi_channel *ch)
         struct call_slot *s = &ch->slots[i];
         if (!s->call_id)
             continue;
+        if (atomic_load(&s->decoding))
+            continue; /* its decoder finishes it: its reads fail now */
         pthread_mutex_lock(&s->w->mu);
         if (slot_finish(ch, s))
             pthread_cond_broadcast(&s->w->cv);
@@ -958,62 +964,102 @@ static int body_source_read(void *ctx, void *dst, size_t n)
     return pcomi_conn_recv_body(ctx, dst, n);
 }
 
-/* The answer to mine, the call this thread waits for, arriving now: it is this thread's to take, with no hand-off.
- * A large one is decoded as it is read, so large arrays land in the caller's memory without a copy. 1 when h was
- * it, 0 when h is something else (its body unread), or a negative errno (the connection broke). */
-static int take_own_answer(struct pcomi_channel *ch, const struct pcomi_msg_header *h, struct call_slot *mine)
+/* The body of a large RESPONSE h, decoded into s's caller as it is read. *hr: the server's result; the return
+ * value: the decode's (RPC_E_DISCONNECTED when the connection broke, *err saying how). */
+static HRESULT decode_answer(struct pcomi_channel *ch, const struct pcomi_msg_header *h, struct call_slot *s,
+                             HRESULT *hr, int *err)
 {
-    /* mine->call_id is written only by this thread */
-    if (!mine || !h->call_id || h->call_id != mine->call_id ||
-        (h->type != PCOMI_MSG_RESPONSE && h->type != PCOMI_MSG_FAULT))
+    /* RESPONSE starts with the HRESULT and 4 bytes of padding */
+    uint8_t head[8];
+    *hr = S_OK;
+    pcom_set_error_message(NULL); /* what the decode says, or nothing: not an earlier call's words */
+    if ((*err = pcomi_conn_recv_body(ch->conn, head, sizeof(head))) < 0) {
+        pcom_set_error_message("the connection ended inside a reply");
+        return RPC_E_DISCONNECTED;
+    }
+    memcpy(hr, head, 4);
+    size_t rest = h->body_len - sizeof(head);
+    if (FAILED(*hr)) {
+        /* a failure carries no results: read and drop whatever came with it, but look at it only once it came
+         * whole */
+        uint8_t sink[4096];
+        for (size_t k; rest && *err == 0; rest -= k) {
+            k = rest < sizeof(sink) ? rest : sizeof(sink);
+            *err = pcomi_conn_recv_body(ch->conn, sink, k);
+        }
+        if (*err < 0) {
+            pcom_set_error_message("the connection ended inside a reply");
+            return RPC_E_DISCONNECTED;
+        }
+        return S_OK;
+    }
+    struct pcomi_body_source src = {.read = body_source_read, .ctx = ch->conn};
+    return pcomi_decode_out_from(s->m, &src, rest, s->frame, &ch->lim, err);
+}
+
+/* An answer arriving: the thread reading it takes it without a hand-off when it is its own (mine, the call it
+ * waits for), and decodes it as it is read when it is large, into whichever caller waits for it, so large arrays
+ * land in the caller's memory without a copy. Not when the results can carry interface pointers: unmarshaling one
+ * may call out while this thread holds the connection. 1 when h was taken, 0 when it is something else (its body
+ * unread), or a negative errno (the connection broke). */
+static int take_answer(struct pcomi_channel *ch, const struct pcomi_msg_header *h, struct call_slot *mine)
+{
+    if (!h->call_id || (h->type != PCOMI_MSG_RESPONSE && h->type != PCOMI_MSG_FAULT))
         return 0;
+    /* mine->call_id is written only by this thread */
+    bool own = mine && h->call_id == mine->call_id;
+    bool large = h->type == PCOMI_MSG_RESPONSE && h->body_len >= DECODE_IN_PLACE_MIN;
+    struct call_slot *s = mine;
+    if (own) {
+        large = large && !pcomi_results_have_itf(mine->m);
+    } else {
+        if (!large)
+            return 0;
+        s = &ch->slots[h->call_id & (PCOMI_MAX_CALLS_IN_FLIGHT - 1)];
+        pthread_mutex_lock(&ch->lock);
+        bool claim = s->call_id == h->call_id && !atomic_load(&s->done) && !pcomi_results_have_itf(s->m);
+        if (claim)
+            atomic_store(&s->decoding, true);
+        pthread_mutex_unlock(&ch->lock);
+        if (!claim)
+            return 0;
+    }
     note_received(ch);
     void *body = NULL;
     HRESULT hr = S_OK, dhr = S_OK;
-    bool decoded = h->type == PCOMI_MSG_RESPONSE && h->body_len >= DECODE_IN_PLACE_MIN;
     int err;
-    if (!decoded) {
-        err = pcomi_conn_recv_rest(ch->conn, h, &body);
-    } else {
-        /* RESPONSE starts with the HRESULT and 4 bytes of padding */
-        uint8_t head[8];
-        err = pcomi_conn_recv_body(ch->conn, head, sizeof(head));
-        if (err < 0)
-            return err;
-        memcpy(&hr, head, 4);
-        struct pcomi_body_source src = {.read = body_source_read, .ctx = ch->conn};
-        size_t rest = h->body_len - sizeof(head);
-        if (FAILED(hr)) {
-            /* a failure carries no results: read and drop whatever came with it */
-            uint8_t sink[4096];
-            for (size_t k; rest && err == 0; rest -= k) {
-                k = rest < sizeof(sink) ? rest : sizeof(sink);
-                err = pcomi_conn_recv_body(ch->conn, sink, k);
-            }
-            if (err < 0) {
-                /* a reply is looked at only once it came whole */
-                pcom_set_error_message("the connection ended inside a reply");
-                dhr = RPC_E_DISCONNECTED;
-            }
-        } else {
-            pcom_set_error_message(NULL); /* what the decode says, or nothing: not an earlier call's words */
-            dhr = pcomi_decode_out_from(mine->m, &src, rest, mine->frame, &ch->lim, &err);
+    if (large)
+        dhr = decode_answer(ch, h, s, &hr, &err);
+    else if ((err = pcomi_conn_recv_rest(ch->conn, h, &body)) < 0)
+        return err; /* its own: the end of the channel fails it */
+    if (own) {
+        /* this thread is the waiter: it ends its own wait and reads the fields itself, no one to wake */
+        if (slot_finish(ch, mine) || large) {
+            /* decoded results are in the caller's memory: they count even if the channel died meanwhile */
+            mine->type = h->type;
+            mine->body = body;
+            mine->len = h->body_len;
+            mine->decoded = large;
+            mine->hr = hr;
+            mine->dhr = dhr;
+            body = NULL;
         }
+        free(body);
+        return err < 0 ? err : 1;
     }
-    if (err < 0 && !decoded)
-        return err;
-    /* this thread is the waiter: it ends its own wait and reads the fields itself, no one to wake */
-    if (slot_finish(ch, mine) || decoded) {
-        /* decoded results are in the caller's memory: they count even if the channel died meanwhile */
-        mine->type = h->type;
-        mine->body = body;
-        mine->len = h->body_len;
-        mine->decoded = decoded;
-        mine->hr = hr;
-        mine->dhr = dhr;
-        body = NULL;
-    }
-    free(body);
+    char *msg = FAILED(dhr) && pcom_error_message()[0] ? strdup(pcom_error_message()) : NULL;
+    pthread_mutex_lock(&s->w->mu);
+    s->type = h->type;
+    s->body = NULL;
+    s->len = h->body_len;
+    s->decoded = true;
+    s->hr = hr;
+    s->dhr = dhr;
+    s->msg = msg;
+    atomic_store(&s->decoding, false);
+    slot_finish(ch, s); /* nobody else could: the channel's end leaves a slot being decoded to its decoder */
+    pthread_cond_broadcast(&s->w->cv);
+    pthread_mutex_unlock(&s->w->mu);
     return err < 0 ? err : 1;
 }
 
@@ -1025,7 +1071,7 @@ static void read_one(struct pcomi_channel *ch, struct job **inline_job, struct c
     void *body = NULL;
     int err = pcomi_conn_recv_head(ch->conn, &h, ch->lim.max_message);
     if (err == 0) {
-        err = take_own_answer(ch, &h, mine);
+        err = take_answer(ch, &h, mine);
         if (err == 1) {
             release_role(ch, false);
             return;
@@ -1064,7 +1110,12 @@ static void *reader_main(void *arg)
             break;
         struct pcomi_msg_header h;
         void *body = NULL;
-        int err = pcomi_conn_recv(ch->conn, &h, &body, ch->lim.max_message);
+        int err = pcomi_conn_recv_head(ch->conn, &h, ch->lim.max_message);
+        int taken = err == 0 ? take_answer(ch, &h, NULL) : 0;
+        if (taken < 0)
+            err = taken;
+        else if (err == 0 && !taken)
+            err = pcomi_conn_recv_rest(ch->conn, &h, &body);
         if (err == -EPROTONOSUPPORT) {
             /* a peer of another protocol version is told so before the connection closes */
             struct pcomi_msg_header none = {0};
@@ -1074,7 +1125,7 @@ static void *reader_main(void *arg)
         ch->reading = false;
         offer_role(ch);
         pthread_mutex_unlock(&ch->lock);
-        if (err < 0 || !handle_message(ch, &h, body, NULL))
+        if (err < 0 || (!taken && !handle_message(ch, &h, body, NULL)))
             break;
     }
     /* a protocol error or a CLOSE ends the stream here too, so the peer sees us go and releases what it held */
@@ -1369,6 +1420,8 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
             s->m = m;
             s->frame = frame;
             s->decoded = false;
+            s->msg = NULL;
+            atomic_store(&s->decoding, false);
             atomic_store(&s->done, false);
             s->body = NULL;
             s->len = 0;
@@ -1497,18 +1550,23 @@ HRESULT pcomi_channel_call(struct pcomi_channel *ch, const pcomi_oid *oid, const
     uint8_t type = s->type;
     bool decoded = s->decoded;
     HRESULT server_hr = s->hr, decode_hr = s->dhr;
+    char *decode_msg = s->msg;
+    s->msg = NULL;
     s->call_id = 0;
     s->body = NULL;
     ch->out_in_flight--;
     pthread_mutex_unlock(&ch->lock);
 
     if (decoded) {
-        /* read and decoded by this thread as it arrived (take_own_answer) */
+        /* decoded as it arrived (take_answer): by this thread, whose message is set, or by another (decode_msg) */
+        if (decode_msg) {
+            pcom_set_error_message("%s", decode_msg);
+            free(decode_msg);
+        }
         if (FAILED(decode_hr)) {
             if (!pcom_error_message()[0])
                 pcom_set_error_message("malformed results from %s", m->name);
-            if (FAILED(server_hr))
-                pcomi_clear_out(m, frame); /* a failure cut short: nothing was decoded to clear it */
+            pcomi_clear_out(m, frame); /* whatever the decode got to, and if it never began */
             return decode_hr;
         }
         if (FAILED(server_hr)) {

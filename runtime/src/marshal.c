@@ -1631,3 +1631,11 @@ void pcomi_release_in(const struct pcom_method *m, void *frame)
             release_itfs(p->type, (uint8_t *)frame + p->offset, frame, 0);
     }
 }
+
+bool pcomi_results_have_itf(const struct pcom_method *m)
+{
+    for (uint16_t i = 0; i < m->nparams; i++)
+        if (is_out(&m->params[i]) && has_itf(m->params[i].type, 0))
+            return true;
+    return false;
+}

@@ -115,6 +115,8 @@ void pcomi_free_out(const struct pcom_method *m, void *frame);
 /* Server, after the call: release the interface pointers decoded for [in]-only parameters (their memory is
  * the arena's). */
 void pcomi_release_in(const struct pcom_method *m, void *frame);
+/* Whether the method's results can carry an interface pointer (unmarshaling one may call its exporter). */
+bool pcomi_results_have_itf(const struct pcom_method *m);
 
 /* Free the memory a decoded value of type t at p owns (not p itself). base evaluates size_is. */
 void pcomi_free_value(const struct pcom_type *t, void *p, const void *base);
