@@ -25,6 +25,7 @@ struct job {
     struct pcomi_msg_header h;
     void *body;
     struct job *next;
+    bool heap; /* malloc'd (queued somewhere); else the storage of the worker that runs it */
 };
 
 struct waiter {
@@ -387,28 +388,27 @@ static void send_fault(struct pcomi_channel *ch, const struct pcomi_msg_header *
     channel_send(ch, &h, iov, n ? 2 : 1);
 }
 
-/* HELLO: exporter id (16), endpoint count (4), then per endpoint a 4-byte length and its bytes. */
+/* HELLO: exporter id (16), endpoint count (4), then the endpoints as in an object reference. */
 static int send_hello(struct pcomi_channel *ch)
 {
     struct pcomi_peer me;
     pcomi_exporter_endpoints(&me);
-    uint8_t body[16 + 4 + PCOMI_MAX_ENDPOINTS * (4 + PCOMI_URL_MAX)];
-    size_t n = 0;
-    memcpy(body, pcomi_exporter_id()->b, 16);
-    n = 16;
-    uint32_t count = me.nendpoints;
-    memcpy(body + n, &count, 4);
-    n += 4;
-    for (unsigned i = 0; i < me.nendpoints; i++) {
-        uint32_t len = (uint32_t)strlen(me.endpoints[i]);
-        memcpy(body + n, &len, 4);
-        memcpy(body + n + 4, me.endpoints[i], len);
-        n += 4 + len;
+    struct pcomi_wbuf body = {0};
+    uint8_t *fixed = pcomi_wbuf_append(&body, 20, 4);
+    int rc = -ENOMEM;
+    if (fixed) {
+        uint32_t count = me.nendpoints;
+        memcpy(fixed, pcomi_exporter_id()->b, 16);
+        memcpy(fixed + 16, &count, 4);
     }
-    struct pcomi_msg_header h = {0};
-    h.type = PCOMI_MSG_HELLO;
-    struct iovec iov = {body, n};
-    return channel_send(ch, &h, &iov, 1);
+    if (fixed && SUCCEEDED(pcomi_endpoints_write(&me, &body))) {
+        struct pcomi_msg_header h = {0};
+        h.type = PCOMI_MSG_HELLO;
+        struct iovec iov = {body.data, body.len};
+        rc = channel_send(ch, &h, &iov, 1);
+    }
+    pcomi_wbuf_free(&body);
+    return rc;
 }
 
 bool pcomi_hello_parse(const uint8_t *b, size_t len, struct pcomi_peer *out)
@@ -420,23 +420,7 @@ bool pcomi_hello_parse(const uint8_t *b, size_t len, struct pcomi_peer *out)
     memcpy(p.exporter.b, b, 16);
     uint32_t count;
     memcpy(&count, b + 16, 4);
-    if (count > PCOMI_MAX_ENDPOINTS || pcomi_oid_is_zero(&p.exporter))
-        return false;
-    size_t pos = 20;
-    for (uint32_t i = 0; i < count; i++) {
-        uint32_t n;
-        if (len - pos < 4)
-            return false;
-        memcpy(&n, b + pos, 4);
-        pos += 4;
-        if (n == 0 || n >= PCOMI_URL_MAX || n > len - pos || memchr(b + pos, 0, n))
-            return false;
-        memcpy(p.endpoints[i], b + pos, n);
-        p.endpoints[i][n] = 0;
-        pos += n;
-    }
-    p.nendpoints = count;
-    if (pos != len)
+    if (count > PCOMI_MAX_ENDPOINTS || pcomi_oid_is_zero(&p.exporter) || !pcomi_endpoints_parse(b, len, 20, count, &p))
         return false;
     *out = p;
     return true;
@@ -539,7 +523,7 @@ struct run_ctx {
 };
 
 static void run_job(struct run_ctx *rc, struct job *j);
-static void read_one(struct pcomi_channel *ch, struct job **inline_job, struct call_slot *mine);
+static void read_one(struct pcomi_channel *ch, struct job *inline_job, struct call_slot *mine);
 static bool take_role(struct pcomi_channel *ch);
 static void release_role(struct pcomi_channel *ch, bool give_up);
 
@@ -577,10 +561,10 @@ static void linger(struct pcomi_pool *p, struct run_ctx *rc, struct pcomi_channe
             release_role(ch, true);
             return;
         }
-        struct job *j = NULL;
+        struct job j = {0};
         read_one(ch, &j, NULL);
-        if (j) {
-            run_job(rc, j);
+        if (j.ch) {
+            run_job(rc, &j);
             pool_done(p);
         }
     }
@@ -702,7 +686,8 @@ static void job_done(struct job *j)
 {
     struct pcomi_channel *ch = j->ch;
     free(j->body);
-    free(j);
+    if (j->heap)
+        free(j);
     pthread_mutex_lock(&ch->lock);
     if (--ch->in_flight == 0)
         pthread_cond_broadcast(&ch->drained);
@@ -832,14 +817,19 @@ static void run_job(struct run_ctx *rc, struct job *j)
 
 static bool pool_take_inline(struct pcomi_pool *p);
 
-static void dispatch(struct pcomi_channel *ch, const struct pcomi_msg_header *h, void *body, struct job **inline_job)
+/* A job a pool or a waiting thread will run: on the heap. NULL when out of memory. */
+static struct job *job_to_heap(const struct job *j)
 {
-    struct job *j = malloc(sizeof(*j));
-    if (!j) {
-        free(body);
-        send_fault(ch, h, E_OUTOFMEMORY, "out of memory");
-        return;
+    struct job *hj = malloc(sizeof(*hj));
+    if (hj) {
+        *hj = *j;
+        hj->heap = true;
     }
+    return hj;
+}
+
+static void dispatch(struct pcomi_channel *ch, const struct pcomi_msg_header *h, void *body, struct job *inline_job)
+{
     /* the call counts, and holds a use of the channel, until job_done */
     pthread_mutex_lock(&ch->lock);
     bool full = ch->in_flight >= ch->max_calls;
@@ -850,21 +840,26 @@ static void dispatch(struct pcomi_channel *ch, const struct pcomi_msg_header *h,
     }
     pthread_mutex_unlock(&ch->lock);
     if (full) {
-        free(j);
         free(body);
         send_fault(ch, h, RPC_E_CALL_REJECTED, "too many calls in flight on this connection");
         return;
     }
-    j->h = *h;
-    j->body = body;
-    j->next = NULL;
-    j->ch = ch;
-    if (waiter_take(j))
-        return;
+    struct job local = {.ch = ch, .h = *h, .body = body}, *j = NULL;
+    if (atomic_load(&nwaiters)) {
+        /* perhaps a call of a logical thread waiting here: it is handed over, so it needs its own memory */
+        if (!(j = job_to_heap(&local)))
+            goto no_memory;
+        if (waiter_take(j))
+            return;
+    }
     if (inline_job && ch->pool && pool_take_inline(ch->pool)) {
-        *inline_job = j;
+        /* the worker that read it runs it: no memory of its own needed */
+        *inline_job = local;
+        free(j);
         return;
     }
+    if (!j && !(j = job_to_heap(&local)))
+        goto no_memory;
     /* the worker that answers will read the next request itself: the reader thread stands aside meanwhile */
     pthread_mutex_lock(&ch->lock);
     ch->lease_until = pcomi_now_us() + LEASE_US;
@@ -873,14 +868,19 @@ static void dispatch(struct pcomi_channel *ch, const struct pcomi_msg_header *h,
         send_fault(ch, h, RPC_E_DISCONNECTED, ch->pool ? "the server is stopping" : "no threads for calls");
         job_done(j);
     }
+    return;
+no_memory:
+    send_fault(ch, h, E_OUTOFMEMORY, "out of memory");
+    job_done(&local);
 }
 
 /* ---- reading ---- */
 
-/* One received message: answered, delivered or dispatched. inline_job (NULL: none) takes a request that would go
- * to the channel's pool, for the calling worker to run itself. False when the channel must end. */
+/* One received message: answered, delivered or dispatched. inline_job (NULL: none): storage for a request that
+ * would go to the channel's pool, for the calling worker to run itself (its ch is set when it does). False when
+ * the channel must end. */
 static bool handle_message(struct pcomi_channel *ch, const struct pcomi_msg_header *h, void *body,
-                           struct job **inline_job)
+                           struct job *inline_job)
 {
     note_received(ch);
     switch (h->type) {
@@ -1065,7 +1065,7 @@ static int take_answer(struct pcomi_channel *ch, const struct pcomi_msg_header *
 
 /* Receives and handles one message with the role held; the role is given back first. mine: the call this thread
  * waits for, NULL for a thread that waits for none. */
-static void read_one(struct pcomi_channel *ch, struct job **inline_job, struct call_slot *mine)
+static void read_one(struct pcomi_channel *ch, struct job *inline_job, struct call_slot *mine)
 {
     struct pcomi_msg_header h;
     void *body = NULL;

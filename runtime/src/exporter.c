@@ -334,7 +334,12 @@ static HRESULT identity_of(const IID *iid, void *itf, IUnknown **identity, const
     return hr;
 }
 
-HRESULT pcomi_export(struct pcomi_channel *ch, const IID *iid, void *itf, pcomi_oid *oid)
+static HRESULT make_token(struct export *e, struct pcomi_channel *ch, uint32_t flags, pcomi_oid *out);
+
+/* Exports itf (one export per identity) and counts a reference to it: held by ch, or (token not NULL) lent as a
+ * token with flags. */
+static HRESULT export_counted(const IID *iid, void *itf, struct pcomi_channel *ch, uint32_t flags, pcomi_oid *token,
+                              pcomi_oid *oid)
 {
     IUnknown *identity;
     const struct pcom_interface_info *info;
@@ -344,7 +349,7 @@ HRESULT pcomi_export(struct pcomi_channel *ch, const IID *iid, void *itf, pcomi_
     struct export *e = NULL;
     pthread_mutex_lock(&ex_lock);
     hr = export_locked(iid, itf, identity, info, &e);
-    if (SUCCEEDED(hr) && FAILED(hr = hold(e, ch)) && unlink_if_unheld(e)) {
+    if (SUCCEEDED(hr) && FAILED(hr = token ? make_token(e, NULL, flags, token) : hold(e, ch)) && unlink_if_unheld(e)) {
         pthread_mutex_unlock(&ex_lock);
         export_free(e);
         IUnknown_Release(identity);
@@ -355,6 +360,11 @@ HRESULT pcomi_export(struct pcomi_channel *ch, const IID *iid, void *itf, pcomi_
     pthread_mutex_unlock(&ex_lock);
     IUnknown_Release(identity);
     return hr;
+}
+
+HRESULT pcomi_export(struct pcomi_channel *ch, const IID *iid, void *itf, pcomi_oid *oid)
+{
+    return export_counted(iid, itf, ch, 0, NULL, oid);
 }
 
 HRESULT pcomi_export_find(struct pcomi_channel *ch, const uint8_t oid[16], const IID *iid, uint16_t method,
@@ -440,25 +450,7 @@ static HRESULT make_token(struct export *e, struct pcomi_channel *ch, uint32_t f
 
 HRESULT pcomi_export_lend_local(const IID *iid, void *itf, uint32_t flags, pcomi_oid *oid, pcomi_oid *token)
 {
-    IUnknown *identity;
-    const struct pcom_interface_info *info;
-    HRESULT hr = identity_of(iid, itf, &identity, &info);
-    if (FAILED(hr))
-        return hr;
-    struct export *e = NULL;
-    pthread_mutex_lock(&ex_lock);
-    hr = export_locked(iid, itf, identity, info, &e);
-    if (SUCCEEDED(hr) && FAILED(hr = make_token(e, NULL, flags, token)) && unlink_if_unheld(e)) {
-        pthread_mutex_unlock(&ex_lock);
-        export_free(e);
-        IUnknown_Release(identity);
-        return hr;
-    }
-    if (SUCCEEDED(hr))
-        *oid = e->oid;
-    pthread_mutex_unlock(&ex_lock);
-    IUnknown_Release(identity);
-    return hr;
+    return export_counted(iid, itf, NULL, flags, token, oid);
 }
 
 /* Drops a token's reference; the export to free, if that was the last. Under ex_lock. */

@@ -253,31 +253,43 @@ static bool is_conformant_struct(const struct pcom_type *t)
            t->fields[t->count - 1].type->count == 0;
 }
 
-/* Whether a value owns memory reachable through pointers (so freeing must walk it). */
-static bool owns_memory(const struct pcom_type *t, int depth)
+/* Whether a value is, or holds inline or behind pointers, a value of one of the kinds in the mask (bit 1 << kind).
+ * Nesting deeper than 32 counts as yes: callers then take the careful path. */
+static bool holds_kind(const struct pcom_type *t, uint32_t kinds, int depth)
 {
-    if (depth > 32)
+    if (depth > 32 || (kinds & (1u << t->kind)))
         return true;
     switch (t->kind) {
+    case PCOM_KIND_ARRAY:
     case PCOM_KIND_POINTER:
     case PCOM_KIND_STRING:
-    case PCOM_KIND_INTERFACE:
-        return true;
-    case PCOM_KIND_ARRAY:
-        return owns_memory(t->elem, depth + 1);
+        return t->elem && holds_kind(t->elem, kinds, depth + 1);
     case PCOM_KIND_STRUCT:
         for (uint32_t i = 0; i < t->count; i++)
-            if (owns_memory(t->fields[i].type, depth + 1))
+            if (holds_kind(t->fields[i].type, kinds, depth + 1))
                 return true;
         return false;
     case PCOM_KIND_UNION:
         for (uint32_t i = 0; i < t->count; i++)
-            if (t->arms[i].type && owns_memory(t->arms[i].type, depth + 1))
+            if (t->arms[i].type && holds_kind(t->arms[i].type, kinds, depth + 1))
                 return true;
-        return t->default_arm && owns_memory(t->default_arm, depth + 1);
+        return t->default_arm && holds_kind(t->default_arm, kinds, depth + 1);
     default:
         return false;
     }
+}
+_Static_assert(PCOM_KIND_COUNT_ <= 32, "kinds are bits of a uint32_t");
+
+/* Whether a value owns memory reachable through pointers (so freeing must walk it). */
+static bool owns_memory(const struct pcom_type *t)
+{
+    return holds_kind(t, 1u << PCOM_KIND_POINTER | 1u << PCOM_KIND_STRING | 1u << PCOM_KIND_INTERFACE, 0);
+}
+
+/* Whether a value can hold an interface pointer: only those are walked after a call. */
+static bool has_itf(const struct pcom_type *t)
+{
+    return holds_kind(t, 1u << PCOM_KIND_INTERFACE, 0);
 }
 
 /* Whether a value holds an integer range-checked on receipt. Bounded like the walks above. */
@@ -1192,7 +1204,7 @@ static HRESULT decode_into_target(struct dec *d, const struct pcom_type *t, void
 
 static void free_elements(const struct pcom_type *elem, void *p, uint64_t n, const void *base)
 {
-    if (!p || !owns_memory(elem, 0))
+    if (!p || !owns_memory(elem))
         return;
     for (uint64_t i = 0; i < n; i++)
         pcomi_free_value(elem, (uint8_t *)p + i * elem->size, base);
@@ -1539,36 +1551,11 @@ void pcomi_free_out(const struct pcom_method *m, void *frame)
     }
 }
 
-/* Whether a value can hold an interface pointer: only those are walked after a call. */
-static bool has_itf(const struct pcom_type *t, int depth)
-{
-    if (depth > 32)
-        return true;
-    switch (t->kind) {
-    case PCOM_KIND_INTERFACE:
-        return true;
-    case PCOM_KIND_ARRAY:
-    case PCOM_KIND_POINTER:
-        return has_itf(t->elem, depth + 1);
-    case PCOM_KIND_STRUCT:
-        for (uint32_t i = 0; i < t->count; i++)
-            if (has_itf(t->fields[i].type, depth + 1))
-                return true;
-        return false;
-    case PCOM_KIND_UNION:
-        for (uint32_t i = 0; i < t->count; i++)
-            if (t->arms[i].type && has_itf(t->arms[i].type, depth + 1))
-                return true;
-        return t->default_arm && has_itf(t->default_arm, depth + 1);
-    default:
-        return false;
-    }
-}
 
 /* Interface pointers inside a value whose memory is the arena's: released, nothing freed. */
 static void release_itfs(const struct pcom_type *t, void *p, const void *base, int depth)
 {
-    if (depth > 64 || !has_itf(t, 0))
+    if (depth > 64 || !has_itf(t))
         return;
     switch (t->kind) {
     case PCOM_KIND_INTERFACE: {
@@ -1635,7 +1622,7 @@ void pcomi_release_in(const struct pcom_method *m, void *frame)
 bool pcomi_results_have_itf(const struct pcom_method *m)
 {
     for (uint16_t i = 0; i < m->nparams; i++)
-        if (is_out(&m->params[i]) && has_itf(m->params[i].type, 0))
+        if (is_out(&m->params[i]) && has_itf(m->params[i].type))
             return true;
     return false;
 }

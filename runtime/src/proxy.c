@@ -31,15 +31,38 @@ HRESULT pcomi_objref_write(const struct pcomi_objref *r, struct pcomi_wbuf *out)
     memcpy(p + 24, r->oid.b, 16);
     memcpy(p + 40, &r->iid, 16);
     memcpy(p + 56, r->token.b, 16);
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t len = (uint32_t)strlen(r->where.endpoints[i]);
+    return pcomi_endpoints_write(&r->where, out);
+}
+
+HRESULT pcomi_endpoints_write(const struct pcomi_peer *p, struct pcomi_wbuf *out)
+{
+    for (unsigned i = 0; i < p->nendpoints; i++) {
+        uint32_t len = (uint32_t)strlen(p->endpoints[i]);
         uint8_t *q = pcomi_wbuf_append(out, 4 + len, 1);
         if (!q)
             return E_OUTOFMEMORY;
         memcpy(q, &len, 4);
-        memcpy(q + 4, r->where.endpoints[i], len);
+        memcpy(q + 4, p->endpoints[i], len);
     }
     return S_OK;
+}
+
+bool pcomi_endpoints_parse(const uint8_t *b, size_t len, size_t pos, uint32_t count, struct pcomi_peer *p)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t n;
+        if (pos > len || len - pos < 4)
+            return false;
+        memcpy(&n, b + pos, 4);
+        pos += 4;
+        if (n == 0 || n >= PCOMI_URL_MAX || n > len - pos || memchr(b + pos, 0, n))
+            return false;
+        memcpy(p->endpoints[i], b + pos, n);
+        p->endpoints[i][n] = 0;
+        pos += n;
+    }
+    p->nendpoints = count;
+    return pos == len;
 }
 
 HRESULT pcomi_objref_parse(const uint8_t *b, size_t len, struct pcomi_objref *r)
@@ -59,21 +82,7 @@ HRESULT pcomi_objref_parse(const uint8_t *b, size_t len, struct pcomi_objref *r)
         (!(r->flags & PCOMI_ORF_TOKEN) && !pcomi_oid_is_zero(&r->token)) ||
         ((r->flags & PCOMI_ORF_TOKEN) && pcomi_oid_is_zero(&r->token)))
         return RPC_E_INVALID_DATA;
-    size_t pos = PCOMI_OBJREF_FIXED;
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t l;
-        if (len - pos < 4)
-            return RPC_E_INVALID_DATA;
-        memcpy(&l, b + pos, 4);
-        pos += 4;
-        if (l == 0 || l >= PCOMI_URL_MAX || l > len - pos || memchr(b + pos, 0, l))
-            return RPC_E_INVALID_DATA;
-        memcpy(r->where.endpoints[i], b + pos, l);
-        r->where.endpoints[i][l] = 0;
-        pos += l;
-    }
-    r->where.nendpoints = n;
-    return pos == len ? S_OK : RPC_E_INVALID_DATA;
+    return pcomi_endpoints_parse(b, len, PCOMI_OBJREF_FIXED, n, &r->where) ? S_OK : RPC_E_INVALID_DATA;
 }
 
 /* ---- proxies ---- */

@@ -177,6 +177,10 @@ struct pcomi_objref {
 };
 HRESULT pcomi_objref_parse(const uint8_t *b, size_t len, struct pcomi_objref *r);
 HRESULT pcomi_objref_write(const struct pcomi_objref *r, struct pcomi_wbuf *out);
+/* The endpoint list that ends a HELLO and an object reference: count (at most PCOMI_MAX_ENDPOINTS, checked by the
+ * caller) URLs, each a u32 length and its bytes, from b + pos to exactly b + len. False when it is malformed. */
+bool pcomi_endpoints_parse(const uint8_t *b, size_t len, size_t pos, uint32_t count, struct pcomi_peer *p);
+HRESULT pcomi_endpoints_write(const struct pcomi_peer *p, struct pcomi_wbuf *out);
 
 /* What marshaling one message counted for its channel, so a message that is not sent gives it back. */
 struct pcomi_journal_entry {

@@ -310,9 +310,14 @@ static void *watch_main(void *arg)
     return NULL;
 }
 
-static int conn_start(struct shm_conn *c, int sock, uint8_t *map, size_t len, uint32_t size, bool server,
-                      const char *peer)
+/* A connection over the rings in map (len bytes, rings of size), its setup socket sock watched for the peer's end.
+ * Nothing is taken over on failure. */
+static int conn_start(int sock, uint8_t *map, size_t len, uint32_t size, bool server, const char *peer,
+                      struct pcomi_conn **out)
 {
+    struct shm_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
     c->base.tp = &pcomi_shm_transport;
     c->sock = sock;
     c->map = map;
@@ -330,9 +335,11 @@ static int conn_start(struct shm_conn *c, int sock, uint8_t *map, size_t len, ui
     pthread_mutex_init(&c->send_lock, NULL);
     if (pthread_create(&c->watcher, NULL, watch_main, c) != 0) {
         pthread_mutex_destroy(&c->send_lock);
+        free(c);
         return -EAGAIN;
     }
     c->watching = true;
+    *out = &c->base;
     return 0;
 }
 
@@ -411,18 +418,10 @@ static int shm_accept(struct pcomi_listener *l, struct pcomi_conn **out)
     mfd = -1;
     tv.tv_sec = tv.tv_usec = 0;
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    struct shm_conn *c = calloc(1, sizeof(*c));
-    if (!c) {
-        rc = -ENOMEM;
-        goto fail;
-    }
     char peer[PCOMI_PEER_MAX];
     snprintf(peer, sizeof(peer), "%.120s pid %d uid %u", l->url, (int)cred.pid, (unsigned)cred.uid);
-    if ((rc = conn_start(c, fd, map, len, want.ring_size, true, peer)) < 0) {
-        free(c);
+    if ((rc = conn_start(fd, map, len, want.ring_size, true, peer, out)) < 0)
         goto fail;
-    }
-    *out = &c->base;
     return 0;
 fail:
     if (map != MAP_FAILED)
@@ -507,18 +506,10 @@ static int shm_connect(const char *url, struct pcomi_conn **out)
     }
     close(mfd);
     mfd = -1;
-    struct shm_conn *c = calloc(1, sizeof(*c));
-    if (!c) {
-        rc = -ENOMEM;
-        goto fail;
-    }
     char peer[PCOMI_PEER_MAX];
     snprintf(peer, sizeof(peer), "%.120s pid %d", url, (int)r.pid);
-    if ((rc = conn_start(c, sock, map, len, RING_SIZE, false, peer)) < 0) {
-        free(c);
+    if ((rc = conn_start(sock, map, len, RING_SIZE, false, peer, out)) < 0)
         goto fail;
-    }
-    *out = &c->base;
     return 0;
 fail:
     if (map != MAP_FAILED)
